@@ -1,0 +1,26 @@
+# The README's two commands: `make test` and `make demo`. Both create .venv when it is missing.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: test demo bench clean-venv
+
+$(BIN)/pbtnas: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: on the reference machine these wheels come from local disk (about a minute)
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/pbtnas
+
+test: $(BIN)/pbtnas
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+demo: $(BIN)/pbtnas
+	$(BIN)/python -m pbtnas.demo
+
+bench: $(BIN)/pbtnas
+	$(BIN)/python benchmarks/compile.py
+
+clean-venv:
+	rm -rf $(VENV)

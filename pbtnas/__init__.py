@@ -1,0 +1,1 @@
+"""pbtnas: neural architecture search spaces as .nas files, searched with PBT-NAS."""
