@@ -1,0 +1,342 @@
+"""Text -> typed AST. The grammar lives in `grammars/nas.lark`; this module only maps its trees to `ast` nodes
+and turns lark's exceptions into diagnostics with friendly labels."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from pbtnas.dsl import ast
+from pbtnas.dsl.diagnostics import Diagnostic, DiagnosticError, Source, Span
+
+GRAMMAR_PATH = Path(__file__).resolve().parents[2] / "grammars" / "nas.lark"
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual", propagate_positions=True,
+                maybe_placeholders=False)
+
+
+def _span(meta) -> Span:
+    if getattr(meta, "empty", False):
+        return Span(1, 1, 1, 2)
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tok_span(tok: Token) -> Span:
+    return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + len(tok))
+
+
+class _ToAst(Transformer):
+    """One method per grammar rule/alias; each returns an `ast` node carrying its span."""
+
+    # -- values -------------------------------------------------------------------------------------------------
+    @v_args(meta=True)
+    def int(self, meta, items):
+        return ast.Int(int(items[0]), span=_span(meta))
+
+    @v_args(meta=True)
+    def float(self, meta, items):
+        return ast.Float(float(items[0]), span=_span(meta))
+
+    @v_args(meta=True)
+    def string(self, meta, items):
+        return ast.Str(str(items[0])[1:-1], span=_span(meta))
+
+    @v_args(meta=True)
+    def name(self, meta, items):
+        return ast.Name(str(items[0]), span=_span(meta))
+
+    @v_args(meta=True)
+    def name_value(self, meta, items):
+        return ast.Name(str(items[0]), span=_span(meta))
+
+    @v_args(meta=True)
+    def neg_value(self, meta, items):
+        v = items[0]
+        return type(v)(-v.value, span=_span(meta))
+
+    def value_list(self, items):
+        return list(items)
+
+    # -- expressions --------------------------------------------------------------------------------------------
+    def _bin(op):  # noqa: N805 - a small factory used at class-creation time
+        @v_args(meta=True)
+        def method(self, meta, items):
+            return ast.BinOp(op, items[0], items[1], span=_span(meta))
+        return method
+
+    add, sub, mul, div = _bin("add"), _bin("sub"), _bin("mul"), _bin("div")
+    floordiv, mod, pow, pipe, otherwise = _bin("floordiv"), _bin("mod"), _bin("pow"), _bin("pipe"), _bin("otherwise")
+
+    @v_args(meta=True)
+    def neg(self, meta, items):
+        return ast.Neg(items[0], span=_span(meta))
+
+    @v_args(meta=True)
+    def when(self, meta, items):
+        return ast.When(items[0], items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def ifelse(self, meta, items):
+        return ast.IfElse(items[0], items[1], items[2], span=_span(meta))
+
+    @v_args(meta=True)
+    def call(self, meta, items):
+        fn, args = items
+        return ast.Call(str(fn), _tok_span(fn), args, span=_span(meta))
+
+    def call_args(self, items):
+        return [a for a in items if a is not None]
+
+    @v_args(meta=True)
+    def arg(self, meta, items):
+        return ast.Arg(None, items[0], span=_span(meta))
+
+    @v_args(meta=True)
+    def kwarg(self, meta, items):
+        return ast.Arg(str(items[0]), items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def attr(self, meta, items):
+        return ast.Attr(items[0], str(items[1]), span=_span(meta))
+
+    @v_args(meta=True)
+    def tuple(self, meta, items):
+        return ast.TupleExpr(list(items), span=_span(meta))
+
+    @v_args(meta=True)
+    def list_literal(self, meta, items):
+        return ast.ListExpr(list(items[0].dims), span=_span(meta))
+
+    # -- conditions ---------------------------------------------------------------------------------------------
+    @v_args(meta=True)
+    def cond_name(self, meta, items):
+        return ast.CondName(str(items[0]), span=_span(meta))
+
+    @v_args(meta=True)
+    def cond_in(self, meta, items):
+        return ast.CondIn(str(items[0]), items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def cond_eq(self, meta, items):
+        return ast.CondEq(str(items[0]), items[1], False, span=_span(meta))
+
+    @v_args(meta=True)
+    def cond_ne(self, meta, items):
+        return ast.CondEq(str(items[0]), items[1], True, span=_span(meta))
+
+    @v_args(meta=True)
+    def cond_not(self, meta, items):
+        return ast.CondNot(items[0], span=_span(meta))
+
+    @v_args(meta=True)
+    def cond_and(self, meta, items):
+        return ast.CondBool("and", items[0], items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def cond_or(self, meta, items):
+        return ast.CondBool("or", items[0], items[1], span=_span(meta))
+
+    # -- types --------------------------------------------------------------------------------------------------
+    @v_args(meta=True)
+    def shape_type(self, meta, items):
+        return ast.ShapeType([d for d in items if d is not None], span=_span(meta))
+
+    @v_args(meta=True)
+    def union(self, meta, items):
+        return ast.UnionType(list(items), span=_span(meta))
+
+    @v_args(meta=True)
+    def tuple_type(self, meta, items):
+        alts = [i if isinstance(i, ast.UnionType) else ast.UnionType([i], span=i.span) for i in items]
+        return ast.TupleType(alts, span=_span(meta))
+
+    def shape_vars(self, items):
+        return [ast.Name(str(t), span=_tok_span(t)) for t in items]
+
+    def params(self, items):
+        return [p for p in items if p is not None]
+
+    @v_args(meta=True)
+    def param(self, meta, items):
+        name, kind = items
+        if isinstance(kind, ast.Param):  # tensor_param carries its shape
+            kind.name, kind.span = str(name), _span(meta)
+            return kind
+        return ast.Param(str(name), "options" if kind == "options" else "value", span=_span(meta))
+
+    @v_args(meta=True)
+    def param_untyped(self, meta, items):
+        return ast.Param(str(items[0]), "value", span=_span(meta))
+
+    @v_args(meta=True)
+    def tensor_param(self, meta, items):
+        return ast.Param("", "tensor", items[0], optional=len(items) > 1, span=_span(meta))
+
+    def kind_param(self, items):
+        return str(items[0])
+
+    # -- statements ---------------------------------------------------------------------------------------------
+    @v_args(meta=True)
+    def option(self, meta, items):
+        return ast.OptionDef(str(items[0]), items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def slot_ref(self, meta, items):
+        name, group = items[0], items[1]
+        args = items[2] if len(items) > 2 else []
+        return ast.SlotRef(str(name), str(group), _tok_span(group), args, span=_span(meta))
+
+    @v_args(meta=True)
+    def slot_inline(self, meta, items):
+        return ast.SlotInline(str(items[0]), items[1], items[2], list(items[3:]), span=_span(meta))
+
+    @v_args(meta=True)
+    def param_inline(self, meta, items):
+        return ast.ParamInline(str(items[0]), items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def param_ref(self, meta, items):
+        return ast.ParamRef(str(items[0]), str(items[1]), _tok_span(items[1]), span=_span(meta))
+
+    @v_args(meta=True)
+    def assign_stmt(self, meta, items):
+        return ast.Assign(str(items[0]), items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def return_stmt(self, meta, items):
+        return ast.Return(items[0], span=_span(meta))
+
+    # -- declarations -------------------------------------------------------------------------------------------
+    @v_args(meta=True)
+    def space_decl(self, meta, items):
+        return ast.SpaceDecl(str(items[0]), span=_span(meta))
+
+    @v_args(meta=True)
+    def const_decl(self, meta, items):
+        return ast.ConstDecl(str(items[0]), items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def init_decl(self, meta, items):
+        args = items[2] if len(items) > 2 else []
+        return ast.InitDecl(str(items[0]), str(items[1]), args, span=_span(meta))
+
+    @v_args(meta=True)
+    def values_decl(self, meta, items):
+        return ast.ValuesDecl(str(items[0]), items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def options_decl(self, meta, items):
+        name, rest = str(items[0]), list(items[1:])
+        shape_vars = rest.pop(0) if rest and isinstance(rest[0], list) and all(
+            isinstance(x, ast.Name) for x in rest[0]) and not (rest[0] and isinstance(rest[0][0], ast.Param)) else []
+        params = rest.pop(0) if rest and isinstance(rest[0], list) else []
+        in_type, out_type, options = rest[0], rest[1], rest[2:]
+        return ast.OptionsDecl(name, shape_vars, params, in_type, out_type, options, span=_span(meta))
+
+    @v_args(meta=True)
+    def block_decl(self, meta, items):
+        name, rest = str(items[0]), list(items[1:])
+        shape_vars: list[ast.Name] = []
+        if isinstance(rest[0], list) and isinstance(rest[1], list):
+            shape_vars = rest.pop(0)
+        params, out_type, body = rest[0], rest[1], rest[2:]
+        return ast.BlockDecl(name, shape_vars, params, out_type, body, span=_span(meta))
+
+    @v_args(meta=True)
+    def network_decl(self, meta, items):
+        name, params, out_type, body = str(items[0]), items[1], items[2], items[3:]
+        return ast.BlockDecl(name, [], params, out_type, body, is_network=True, span=_span(meta))
+
+    @v_args(meta=True)
+    def start(self, meta, items):
+        return ast.Module(list(items), span=_span(meta))
+
+
+# Common mistakes mapped to friendly labels (lark's `match_examples`): the parser state at the error decides.
+_EXAMPLES: dict[str, list[str]] = {
+    "missing `->` between the slot's input and output shapes": ["network n(x: [1]) -> [1] { slot s: [1] [1] {} }"],
+    "missing `:` after the slot name (write `slot NAME: GROUP(...)`)": ["network n(x: [1]) -> [1] { slot s GROUP }"],
+    "missing `=` in an option (write `NAME = layer`)": ["options O: [1] -> [1] { a identity }"],
+    "trailing comma in a list": ["network n(x: [1,]) -> [1] {}", "const a = f(1,)"],
+    "missing `->` and output shape after the parameters": ["network n(x: [1]) { return x }",
+                                                            "block b(x: [1]) { return x }"],
+    "unclosed `{`: a declaration is missing its closing brace": ["network n(x: [1]) -> [1] { return x"],
+    "unclosed `(`": ["const a = (1 + 2", "network n(x: [1]) -> [1] { y = f(x"],
+    "a statement must be `slot`, `param`, `NAME = expr` or `return expr`": [
+        "network n(x: [1]) -> [1] { x >> relu }"],
+    "expected a declaration (`space`, `const`, `values`, `init`, `options`, `block` or `network`)": [
+        "foo bar", "x = 1"],
+}
+
+
+def _syntax_diagnostic(err: UnexpectedInput, text: str) -> Diagnostic:
+    label = None
+    try:
+        label = err.match_examples(_parser().parse, _EXAMPLES, use_accepts=True)
+    except Exception:  # match_examples re-parses examples; any failure just means "no friendly label"
+        label = None
+    line = getattr(err, "line", None) or 1
+    column = getattr(err, "column", None) or 1
+    if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        found = "end of file"
+    elif isinstance(err, UnexpectedCharacters):
+        found = repr(text[err.pos_in_stream]) if err.pos_in_stream < len(text) else "end of file"
+    else:
+        tok = err.token
+        found = f"`{tok}`" if str(tok) else tok.type
+    expected_terms = sorted(getattr(err, "expected", None) or getattr(err, "allowed", None) or [])
+    expected = ", ".join(_pretty_terminal(t) for t in expected_terms[:8]) or None
+    width = 1
+    if isinstance(err, UnexpectedToken) and err.token.type != "$END":
+        width = max(1, len(str(err.token)))
+    return Diagnostic(
+        "E0001", f"syntax error: {label}" if label else "syntax error",
+        Span(line, column, line, column + width), expected=expected, found=found,
+        hint="see docs/language.md for the forms of each declaration" if not label else None)
+
+
+_TERMINAL_NAMES = {
+    "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`", "LBRACE": "`{`", "RBRACE": "`}`",
+    "COMMA": "`,`", "COLON": "`:`", "EQUAL": "`=`", "NAME": "a name", "INT": "an integer", "FLOAT": "a number",
+    "MINUS": "`-`", "PLUS": "`+`", "STAR": "`*`", "SLASH": "`/`", "DOT": "`.`", "VBAR": "`|`",
+    "__ANON_0": "`->`", "RETURN": "`return`", "SLOT": "`slot`", "PARAM": "`param`", "STRING": "a string",
+}
+
+
+def _pretty_terminal(name: str) -> str:
+    if name in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[name]
+    try:
+        pattern = _parser().get_terminal(name).pattern
+        if pattern.type == "str":
+            return f"`{pattern.value}`"
+    except (KeyError, AttributeError):
+        pass
+    return name.lower()
+
+
+def parse(text: str, filename: str = "<input>") -> ast.Module:
+    """Parse `.nas` text into an AST, or raise DiagnosticError with one syntax diagnostic."""
+    source = Source(filename, text)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as err:
+        raise DiagnosticError([_syntax_diagnostic(err, text)], source) from None
+    try:
+        return _ToAst().transform(tree)
+    except VisitError as err:  # a transformer bug, not a user error; keep the real cause
+        raise err.orig_exc from None
+
+
+def parse_file(path: str | Path) -> tuple[ast.Module, Source]:
+    path = Path(path)
+    text = path.read_text()
+    return parse(text, str(path)), Source(str(path), text)

@@ -1,0 +1,148 @@
+"""Torch modules behind the op library that torch does not provide as such."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SpectralNormMixin:
+    """Spectral norm whose parameter names do not depend on whether it is switched on.
+
+    A gene can switch spectral norm on and off (the RL spaces), and mixing copies weights by key, so the keys must be
+    the same either way: `weight`, `bias`, and buffers `sn_u`, `sn_v` (one power-iteration step per training
+    forward, as in Miyato et al. and torch's own implementation). When off, the buffers are carried but unused.
+    """
+
+    sn_enabled: bool
+
+    def _init_sn(self, enabled: bool) -> None:
+        self.sn_enabled = enabled
+        w = self.weight.detach().reshape(self.weight.shape[0], -1)
+        u = F.normalize(torch.randn(w.shape[0]), dim=0, eps=1e-12)
+        v = F.normalize(torch.randn(w.shape[1]), dim=0, eps=1e-12)
+        self.register_buffer("sn_u", u)
+        self.register_buffer("sn_v", v)
+
+    def normalized_weight(self) -> torch.Tensor:
+        if not self.sn_enabled:
+            return self.weight
+        w = self.weight.reshape(self.weight.shape[0], -1)
+        if self.training:
+            with torch.no_grad():
+                v = F.normalize(w.t().mv(self.sn_u), dim=0, eps=1e-12)
+                u = F.normalize(w.mv(v), dim=0, eps=1e-12)
+                self.sn_u.copy_(u)
+                self.sn_v.copy_(v)
+        sigma = torch.dot(self.sn_u, w.mv(self.sn_v))
+        return self.weight / sigma
+
+
+class SNConv2d(SpectralNormMixin, nn.Conv2d):
+    def __init__(self, *args, sn: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_sn(sn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, self.normalized_weight(), self.bias)
+
+
+class SNLinear(SpectralNormMixin, nn.Linear):
+    def __init__(self, *args, sn: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_sn(sn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.normalized_weight(), self.bias)
+
+
+def renormalize_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rescale every spectral-norm vector to unit length, in place, after arithmetic on a state dict.
+
+    Shrink-perturb mixes `sn_u`/`sn_v` like any other tensor (0.4 donor + 0.1 fresh), which leaves them shorter than
+    1; the first eval-mode forward after mixing would then divide by a wrong sigma. Renormalising restores the
+    invariant the power iteration maintains.
+    """
+    for key, value in state.items():
+        if key.endswith(".sn_u") or key.endswith(".sn_v"):
+            state[key] = F.normalize(value.float(), dim=0, eps=1e-12).to(value.dtype)
+    return state
+
+
+class Upsample(nn.Module):
+    def __init__(self, scale: int, mode: str):
+        super().__init__()
+        self.scale, self.mode = scale, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.scale == 1:
+            return x
+        if self.mode == "nearest":
+            return F.interpolate(x, scale_factor=self.scale, mode="nearest")
+        return F.interpolate(x, scale_factor=self.scale, mode=self.mode, align_corners=False)
+
+
+class Resize(nn.Module):
+    def __init__(self, size: tuple[int, int], mode: str):
+        super().__init__()
+        self.size, self.mode = size, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "nearest":
+            return F.interpolate(x, size=self.size, mode="nearest")
+        return F.interpolate(x, size=self.size, mode=self.mode, align_corners=False)
+
+
+class Reshape(nn.Module):
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class Slice(nn.Module):
+    def __init__(self, start: int, end: int):
+        super().__init__()
+        self.start, self.end = start, end
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[..., self.start:self.end]
+
+
+class Affine(nn.Module):
+    """x * mul + add with constants, e.g. pixels/255 - 0.5."""
+
+    def __init__(self, mul: float, add: float):
+        super().__init__()
+        self.mul, self.add = mul, add
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.mul + self.add
+
+
+class GlobalPool(nn.Module):
+    def __init__(self, reduce: str):
+        super().__init__()
+        self.reduce = reduce
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.sum(dim=(2, 3)) if self.reduce == "sum" else x.mean(dim=(2, 3))
+
+
+class Residual(nn.Module):
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+ACTIVATIONS = {
+    "id": nn.Identity, "identity": nn.Identity, "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+    "swish": nn.SiLU, "silu": nn.SiLU, "gelu": nn.GELU, "elu": nn.ELU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+}

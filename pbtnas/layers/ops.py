@@ -1,0 +1,251 @@
+"""The op library: every layer a `.nas` file can name, with its argument schema, its shape rule and its module.
+
+Shapes exclude the batch dimension. A shape rule works on symbolic `Dim`s, so the compiler can prove
+interchangeability for every value of `H`, `W` or a dimension gene. New ops are added from Python with
+`register_op` (the CLI's `--plugin` imports a module that calls it); a `.nas` file can only name them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from torch import nn
+
+from pbtnas.compiler.dims import Dim, as_dim, shape_str
+from pbtnas.layers import modules as M
+
+REQUIRED = object()
+Shape = tuple[Dim, ...]
+
+
+class ShapeError(Exception):
+    """An op cannot take the given input shape; `hint` suggests the fix."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    name: str
+    kind: str  # dim | int | float | choice | bool
+    default: Any = REQUIRED
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    args: tuple[ArgSpec, ...]
+    shape: Callable[[Shape, dict], Shape]
+    # The input dims and args that size the op's parameters; [] means the op owns no weights.
+    param_dims: Callable[[Shape, dict], list[Dim]]
+    # Builds the module from the concrete input shape (spatial dims may be None when they vary) and concrete args.
+    build: Callable[[tuple[int | None, ...], dict], nn.Module]
+    init_kind: str | None = None
+    doc: str = ""
+    varargs: str | None = None  # name of an argument that collects extra positional dims (reshape)
+    aliases: tuple[str, ...] = field(default=())
+
+
+_REGISTRY: dict[str, OpSpec] = {}
+
+
+def register_op(spec: OpSpec) -> OpSpec:
+    """Add an op to the library. Its name must not clash with an existing op or a language keyword."""
+    if spec.name in _REGISTRY or spec.name in RESERVED:
+        raise ValueError(f"op `{spec.name}` is already defined")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_op(name: str) -> OpSpec | None:
+    return _REGISTRY.get(name)
+
+
+def op_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+# Names the language itself gives meaning to (combinators and tensor functions), never ops.
+RESERVED = frozenset({"none", "identity", "residual", "sum", "cat"})
+BOOL_TRUE = frozenset({"on", "true", "yes"})
+BOOL_FALSE = frozenset({"off", "false", "no"})
+
+
+# ---- shape helpers --------------------------------------------------------------------------------------------
+
+def _rank(shape: Shape, n: int, what: str) -> None:
+    if len(shape) != n:
+        raise ShapeError(f"{what} needs a rank-{n} input {'[C, H, W]' if n == 3 else '[F]'}, got {shape_str(shape)}",
+                         "add `flatten` or `reshape(...)` before it" if n == 1 else None)
+
+
+def _positive(d: Dim, what: str) -> None:
+    if d.is_const and d.value <= 0:
+        raise ShapeError(f"{what} would be {d}, which is not positive")
+
+
+def _conv_out(size: Dim, k: int, s: int, p: int, d: int) -> Dim:
+    return (size + 2 * p - d * (k - 1) - 1).floordiv(s) + 1
+
+
+def _conv_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 3, "conv")
+    c, h, w = shape
+    groups = a["groups"]
+    if groups != 1 and c.is_const and (c.value % groups):
+        raise ShapeError(f"conv groups={groups} does not divide the {c} input channels")
+    out = tuple(_conv_out(x, a["k"], a["stride"], a["pad"], a["dilation"]) for x in (h, w))
+    for x in out:
+        _positive(x, "conv output size")
+    return (as_dim(a["out"]), *out)
+
+
+def _convt_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 3, "conv_transpose")
+    c, h, w = shape
+    out = tuple((x - 1) * a["stride"] - 2 * a["pad"] + a["dilation"] * (a["k"] - 1) + a["output_pad"] + 1
+                for x in (h, w))
+    return (as_dim(a["out"]), *out)
+
+
+def _pool_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 3, "pool")
+    stride = a["stride"] or a["k"]
+    return (shape[0], *(_conv_out(x, a["k"], stride, a["pad"], 1) for x in shape[1:]))
+
+
+def _same(shape: Shape, a: dict) -> Shape:
+    return shape
+
+
+def _linear_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 1, "linear")
+    return (as_dim(a["out"]),)
+
+
+def _flatten_shape(shape: Shape, a: dict) -> Shape:
+    total = Dim.const(1)
+    for d in shape:
+        total = total * d
+    return (total,)
+
+
+def _reshape_shape(shape: Shape, a: dict) -> Shape:
+    before, after = Dim.const(1), Dim.const(1)
+    for d in shape:
+        before = before * d
+    for d in a["dims"]:
+        after = after * as_dim(d)
+    if before != after:
+        raise ShapeError(f"reshape to [{', '.join(map(str, a['dims']))}] needs {after} elements, the input "
+                         f"{shape_str(shape)} has {before}")
+    return tuple(as_dim(d) for d in a["dims"])
+
+
+def _slice_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 1, "slice")
+    start, end = as_dim(a["start"]), as_dim(a["end"])
+    size = end - start
+    _positive(size, "slice length")
+    if (shape[0] - end).is_const and (shape[0] - end).value < 0:
+        raise ShapeError(f"slice end {end} is past the input size {shape[0]}")
+    return (size,)
+
+
+def _upsample_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 3, "upsample")
+    s = as_dim(a["scale"])
+    return (shape[0], shape[1] * s, shape[2] * s)
+
+
+def _resize_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 3, "resize")
+    return (shape[0], as_dim(a["h"]), as_dim(a["w"]))
+
+
+def _global_pool_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 3, "global pool")
+    return (shape[0],)
+
+
+def _no_params(shape: Shape, a: dict) -> list[Dim]:
+    return []
+
+
+def _req(*names: str) -> tuple[ArgSpec, ...]:
+    return tuple(ArgSpec(n, "dim") for n in names)
+
+
+def _bool(x: Any) -> bool:
+    return x is True or (isinstance(x, str) and x in BOOL_TRUE)
+
+
+# ---- module builders ------------------------------------------------------------------------------------------
+
+def _build_conv(shape, a):
+    kw = dict(kernel_size=a["k"], stride=a["stride"], padding=a["pad"], dilation=a["dilation"], groups=a["groups"],
+              bias=_bool(a["bias"]))
+    if a["sn"] is None:
+        return nn.Conv2d(shape[0], a["out"], **kw)
+    return M.SNConv2d(shape[0], a["out"], sn=_bool(a["sn"]), **kw)
+
+
+def _build_linear(shape, a):
+    if a["sn"] is None:
+        return nn.Linear(shape[0], a["out"], bias=_bool(a["bias"]))
+    return M.SNLinear(shape[0], a["out"], bias=_bool(a["bias"]), sn=_bool(a["sn"]))
+
+
+_SN = ArgSpec("sn", "bool", None)
+_BIAS = ArgSpec("bias", "bool", "on")
+_MODES = ("nearest", "bilinear")
+
+for _spec in [
+    OpSpec("conv", (ArgSpec("out", "dim"), ArgSpec("k", "int", 1), ArgSpec("stride", "int", 1),
+                    ArgSpec("pad", "int", 0), ArgSpec("dilation", "int", 1), ArgSpec("groups", "int", 1), _BIAS, _SN),
+           _conv_shape, lambda s, a: [s[0], as_dim(a["out"])], _build_conv, "conv",
+           "2-d convolution [C,H,W] -> [out, H', W']; `sn=on` (or a gene) adds spectral norm"),
+    OpSpec("conv_transpose", (ArgSpec("out", "dim"), ArgSpec("k", "int", 1), ArgSpec("stride", "int", 1),
+                              ArgSpec("pad", "int", 0), ArgSpec("output_pad", "int", 0),
+                              ArgSpec("dilation", "int", 1), ArgSpec("groups", "int", 1), _BIAS),
+           _convt_shape, lambda s, a: [s[0], as_dim(a["out"])],
+           lambda s, a: nn.ConvTranspose2d(s[0], a["out"], a["k"], a["stride"], a["pad"], a["output_pad"],
+                                           a["groups"], _bool(a["bias"]), a["dilation"]),
+           "conv_transpose", "transposed 2-d convolution"),
+    OpSpec("linear", (ArgSpec("out", "dim"), _BIAS, _SN), _linear_shape,
+           lambda s, a: [s[0], as_dim(a["out"])], _build_linear, "linear", "fully connected [F] -> [out]"),
+    OpSpec("batchnorm", (), _same, lambda s, a: [s[0]], lambda s, a: nn.BatchNorm2d(s[0]), "batchnorm",
+           "batch normalisation over channels of [C, H, W]"),
+    OpSpec("layernorm", (), _same, lambda s, a: [s[-1]], lambda s, a: nn.LayerNorm(s[-1]), "layernorm",
+           "layer normalisation over the last dimension"),
+    OpSpec("activation", (ArgSpec("kind", "choice", REQUIRED, tuple(M.ACTIVATIONS)),), _same, _no_params,
+           lambda s, a: M.ACTIVATIONS[a["kind"]](), doc="activation chosen by name (often by a gene)"),
+    OpSpec("dropout", (ArgSpec("p", "float", 0.0),), _same, _no_params, lambda s, a: nn.Dropout(a["p"])),
+    OpSpec("avg_pool", (ArgSpec("k", "int", 2), ArgSpec("stride", "int", 0), ArgSpec("pad", "int", 0)), _pool_shape,
+           _no_params, lambda s, a: nn.AvgPool2d(a["k"], a["stride"] or a["k"], a["pad"])),
+    OpSpec("max_pool", (ArgSpec("k", "int", 2), ArgSpec("stride", "int", 0), ArgSpec("pad", "int", 0)), _pool_shape,
+           _no_params, lambda s, a: nn.MaxPool2d(a["k"], a["stride"] or a["k"], a["pad"])),
+    OpSpec("upsample", (ArgSpec("scale", "dim"), ArgSpec("mode", "choice", "nearest", _MODES)), _upsample_shape,
+           _no_params, lambda s, a: M.Upsample(a["scale"], a["mode"]), doc="upsample by an integer factor"),
+    OpSpec("resize", (ArgSpec("h", "dim"), ArgSpec("w", "dim"), ArgSpec("mode", "choice", "nearest", _MODES)),
+           _resize_shape, _no_params, lambda s, a: M.Resize((a["h"], a["w"]), a["mode"])),
+    OpSpec("flatten", (), _flatten_shape, _no_params, lambda s, a: nn.Flatten()),
+    OpSpec("reshape", (), _reshape_shape, _no_params, lambda s, a: M.Reshape(tuple(a["dims"])), varargs="dims"),
+    OpSpec("slice", (ArgSpec("start", "dim"), ArgSpec("end", "dim")), _slice_shape, _no_params,
+           lambda s, a: M.Slice(a["start"], a["end"]), doc="features [start, end) of a vector"),
+    OpSpec("scale", (ArgSpec("mul", "float", 1.0), ArgSpec("add", "float", 0.0)), _same, _no_params,
+           lambda s, a: M.Affine(a["mul"], a["add"]), doc="x * mul + add"),
+    OpSpec("global_sum_pool", (), _global_pool_shape, _no_params, lambda s, a: M.GlobalPool("sum")),
+    OpSpec("global_avg_pool", (), _global_pool_shape, _no_params, lambda s, a: M.GlobalPool("mean")),
+]:
+    register_op(_spec)
+
+for _name in ("relu", "tanh", "sigmoid", "swish", "gelu", "elu", "leaky_relu"):
+    register_op(OpSpec(_name, (), _same, _no_params, (lambda n: lambda s, a: M.ACTIVATIONS[n]())(_name),
+                       doc=f"{_name} activation"))
+
+INIT_KINDS = ("conv", "conv_transpose", "linear", "batchnorm", "layernorm")
