@@ -1,0 +1,227 @@
+"""The implementations of ``pbtnas search`` and ``pbtnas soup`` (the typer wiring is in ``cli_commands``).
+
+User errors raise ``UserError`` with a message meant to be printed as is; the CLI turns it into a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pbtnas.engine.config import ConfigError, SearchConfig, load_config_file, validate_config
+from pbtnas.engine.driver import Driver, NullProgress, RunSummary
+from pbtnas.engine.loading import LoadError, load_space_of_run
+from pbtnas.engine.population import Member
+from pbtnas.engine.rundir import FORMAT_VERSION, RunDir, atomic_write_json, load_state
+from pbtnas.engine.seeding import Purpose, derive_seed
+from pbtnas.engine.selection import AllMembersFailed, rank
+from pbtnas.engine.soup import greedy_soup
+from pbtnas.tasks.registry import UnknownTask, get_task
+
+__all__ = ["UserError", "compile_space_for", "run_search", "search", "soup"]
+
+log = logging.getLogger("pbtnas.engine")
+
+# Options that do not change what a run computes; a resumed run may set them anew.
+EXECUTION_OPTIONS = {"address", "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress"}
+
+
+class UserError(Exception):
+    """A mistake of the user's (bad option, missing file, ...): printed without a traceback."""
+
+
+def space_loader_of(space: Any) -> str:
+    cls = type(space)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def compile_space_for(cfg: SearchConfig) -> Any:
+    path = Path(cfg.space)
+    if not path.exists():
+        raise UserError(f"space file not found: {cfg.space}")
+    try:
+        from pbtnas.compiler import CompiledSpace, compile_space  # type: ignore[attr-defined]
+    except ImportError as err:
+        raise UserError(f"the compiler is not available: {err}") from None
+    if path.suffix == ".json":
+        if cfg.overrides:
+            raise UserError("--set does not apply to a compiled .json space; compile the .nas file instead")
+        return CompiledSpace.from_json(path.read_text())
+    try:
+        return compile_space(str(path), overrides=dict(cfg.overrides))
+    except Exception as err:  # DiagnosticError renders file:line:col diagnostics as its message
+        if type(err).__name__ in ("DiagnosticError", "GenomeError"):
+            raise UserError(str(err)) from None
+        raise
+
+
+def resolve_task_options(cfg: SearchConfig) -> SearchConfig:
+    """Validate the task's options now (a typo fails before Ray starts) and give ``data_seed`` the run seed."""
+    try:
+        task_cls = get_task(cfg.task)
+    except UnknownTask as err:
+        raise UserError(str(err)) from None
+    options = dict(cfg.task_options)
+    if "data_seed" in task_cls.Options.model_fields and options.get("data_seed") is None:
+        options["data_seed"] = cfg.seed
+    try:
+        validated = task_cls.Options.model_validate(options)
+    except Exception as err:
+        raise UserError(f"invalid task options for {cfg.task!r}:\n{err}") from None
+    return cfg.model_copy(update={"task_options": validated.model_dump(mode="json")})
+
+
+def default_run_dir(cfg: SearchConfig, space_name: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{space_name}-{cfg.algorithm}-{stamp}"
+
+
+def _setup_logging(run: RunDir) -> logging.Handler:
+    handler = logging.FileHandler(run.log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("pbtnas")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
+
+
+def run_search(cfg: SearchConfig, space: Any, run_dir: Path, resume: bool = False, progress: Any = None) -> RunSummary:
+    """Run (or resume) a search of ``space`` into ``run_dir``. Starts or joins Ray as configured."""
+    from pbtnas.engine.execution import ActorPool, default_workers, ensure_ray
+
+    run = RunDir(run_dir)
+    if not resume:
+        run.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(
+            run.root / "run.json",
+            {
+                "format": FORMAT_VERSION,
+                "space": space.name,
+                "schema_hash": space.schema_hash,
+                "algorithm": cfg.algorithm,
+                "created": datetime.now().isoformat(timespec="seconds"),
+            },
+        )
+        atomic_write_json(run.config_path, cfg.model_dump(mode="json"))
+        atomic_write_json(run.space_path, {"loader": space_loader_of(space), "artifact": space.to_json()})
+    handler = _setup_logging(run)
+    try:
+        ensure_ray(cfg.address)
+        workers = cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member)
+        pool = ActorPool(
+            workers,
+            {
+                "space_loader": space_loader_of(space),
+                "space_json": space.to_json(),
+                "task_name": cfg.task,
+                "task_options": cfg.task_options,
+                "workdir": str(run.root / "workdirs"),
+            },
+            cfg.cpus_per_member,
+            cfg.gpus_per_member,
+        )
+        sink = progress or NullProgress()
+        try:
+            driver = Driver(cfg, space, run, pool, sink)
+            if resume:
+                driver.resume()
+            else:
+                driver.initialise()
+            log.info("search %s: %d workers, %s", run.root.name, workers, "resumed" if resume else "started")
+            summary = driver.run_all()
+        finally:
+            if hasattr(sink, "stop"):
+                sink.stop()
+            pool.shutdown()
+        log.info("finished: best fitness %s", summary.best_fitness)
+        return summary
+    finally:
+        logging.getLogger("pbtnas").removeHandler(handler)
+        handler.close()
+
+
+def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | None) -> tuple[RunSummary, Path]:
+    """``pbtnas search``: ``cli_values`` holds only the options given on the command line."""
+    from pbtnas.engine.progress import RichProgress
+
+    try:
+        if resume is not None:
+            run = RunDir(resume)
+            if not run.config_path.exists() or not run.exists():
+                raise UserError(f"{resume} is not a run directory that can be resumed (no config.json/progress.json)")
+            changed = {k for k in cli_values if k not in EXECUTION_OPTIONS and k != "space"}
+            if config_file is not None or changed:
+                raise UserError(
+                    "--resume continues a run with its own configuration; only execution options "
+                    f"({', '.join(sorted(EXECUTION_OPTIONS))}) may be given, not: {', '.join(sorted(changed)) or '--config'}"
+                )
+            stored = run.read_json(run.config_path)
+            stored.update({k: v for k, v in cli_values.items() if k in EXECUTION_OPTIONS})
+            cfg = validate_config(stored, str(run.config_path))
+            try:
+                space = load_space_of_run(run.root)
+            except LoadError as err:
+                raise UserError(str(err)) from None
+            run_dir = run.root
+        else:
+            values: dict[str, Any] = load_config_file(config_file) if config_file else {}
+            values.update(cli_values)
+            if "space" not in values:
+                raise UserError("give the space to search (pbtnas search SPACE.nas) or `space = ...` in the config")
+            cfg = resolve_task_options(validate_config(values, str(config_file) if config_file else "options"))
+            space = compile_space_for(cfg)
+            run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg, space.name)
+            if run_dir.exists() and any(run_dir.iterdir()):
+                raise UserError(f"{run_dir} already exists and is not empty; use --resume {run_dir} to continue it")
+        progress = RichProgress(len(cfg.steps())) if cfg.progress else None
+        summary = run_search(cfg, space, run_dir, resume=resume is not None, progress=progress)
+        return summary, run_dir
+    except (ConfigError, AllMembersFailed) as err:
+        raise UserError(str(err)) from None
+
+
+def soup(run_dir: Path, target: str | None = None, name: str | None = None) -> dict[str, Any]:
+    """``pbtnas soup RUN``: a greedy soup of the final population's members that share the best genome."""
+    run = RunDir(run_dir)
+    progress = run.read_progress() if run.progress_path.exists() else None
+    if progress is None or not run.config_path.exists():
+        raise UserError(f"{run_dir} is not a pbtnas run directory")
+    if not progress.get("complete"):
+        raise UserError(f"{run_dir} has not finished (resume it first)")
+    cfg = validate_config(run.read_json(run.config_path), str(run.config_path))
+    try:
+        space = load_space_of_run(run.root)
+    except LoadError as err:
+        raise UserError(str(err)) from None
+    if target is not None and target not in space.networks:
+        raise UserError(f"unknown network {target!r}; the space has: {', '.join(space.networks)}")
+    epoch = int(progress["epoch"])
+    members = [Member.from_json(d) for d in run.read_json(run.population_path(epoch))["members"]]
+    healthy = [m for m in rank(members) if m.status == "ok" and m.fitness]
+    if not healthy:
+        raise UserError("no healthy member in the final population")
+    best = healthy[0]
+    same = [m for m in healthy if m.genome == best.genome]
+    task_cls = get_task(cfg.task)
+    task = task_cls(space, task_cls.Options.model_validate(cfg.task_options), None)
+    genome = space.validate(list(best.genome))
+    seed = derive_seed(cfg.seed, Purpose.SOUP)
+    states = [load_state(run.checkpoint_path(epoch, m.slot)) for m in same]
+    t0 = time.perf_counter()
+    result = greedy_soup(states, lambda s: float(task.evaluate(s, genome, seed)), target)
+    folder = name or ("soup" if target is None else f"soup_{target}")
+    model = {k: v.detach().cpu() for k, v in task.final_module(result.state, genome).state_dict().items()}
+    info = {
+        "fitness": result.fitness,
+        "best_member_fitness": result.baseline,
+        "ingredients": [same[i].uid for i in result.ingredients],
+        "candidates": [m.uid for m in same],
+        "trials": [{"uid": same[i].uid, "fitness": f, "kept": k} for i, f, k in result.trials],
+        "target": target,
+        "seconds": time.perf_counter() - t0,
+    }
+    run.write_best(folder, model, space.to_json_genome(genome), info)
+    return {"folder": str(run.root / folder), **info}

@@ -1,0 +1,111 @@
+"""The configuration of a search: one pydantic model, filled from ``--config run.toml`` and/or command-line
+options (every option exists in both; command-line values win), validated once at the boundary."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pbtnas.engine.schedule import StepRule, plan_steps
+from pbtnas.engine.statedict import ShrinkPerturb
+
+__all__ = ["ConfigError", "SearchConfig", "StepRuleConfig", "load_config_file"]
+
+Algorithm = Literal["pbtnas", "random", "mutation"]
+
+
+class ConfigError(ValueError):
+    """A configuration a user wrote wrong; the message says what and where."""
+
+
+class StepRuleConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    until_epoch: int = Field(gt=0)
+    step: int = Field(gt=0)
+
+
+class SearchConfig(BaseModel):
+    """Everything that defines a search. The execution options (address, workers, resources) do not change the
+    result, so a resumed run may change them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    space: str = Field(description="path of the .nas file (or a compiled space .json artifact)")
+    overrides: dict[str, str] = Field(default_factory=dict, description="constants of the space (--set NAME=VALUE)")
+    task: str = "classify"
+    task_options: dict[str, Any] = Field(default_factory=dict)
+    algorithm: Algorithm = "pbtnas"
+    population: int = Field(8, ge=1)
+    epochs: int = Field(20, ge=1)
+    step: int = Field(2, ge=1, description="e_step: epochs between two selections")
+    step_schedule: list[StepRuleConfig] = Field(default_factory=list)
+    seed: int = Field(0, ge=0)
+    tau: float = Field(0.25, gt=0, le=0.5, description="fraction replaced and fraction used as parents")
+    mix_probability: float = Field(0.25, ge=0, le=1, description="per-gene probability of taking the donor's layer")
+    shrink_perturb: tuple[float, float] | None = Field(
+        None, description="(lambda, gamma); default (0.4, 0.1) for pbtnas, none for random search"
+    )
+    mix_with_self: bool = False
+    out: str | None = None
+    # execution
+    address: str | None = None
+    workers: int | None = Field(None, ge=1)
+    cpus_per_member: float = Field(1.0, gt=0)
+    gpus_per_member: float = Field(0.0, ge=0)
+    max_retries: int = Field(2, ge=0, description="restarts of a dead worker for one member in one step")
+    progress: bool = True
+
+    @field_validator("shrink_perturb", mode="before")
+    @classmethod
+    def _parse_sp(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            sp = ShrinkPerturb.parse(v)
+            return (sp.shrink, sp.perturb)
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> SearchConfig:
+        if self.algorithm == "mutation" and self.shrink_perturb is not None:
+            raise ValueError("the mutation baseline does not shrink-perturb; drop shrink_perturb")
+        if self.mix_with_self and self.algorithm != "pbtnas":
+            raise ValueError("mix_with_self is an ablation of pbtnas; use it with algorithm = 'pbtnas'")
+        self.steps()  # validates the schedule
+        return self
+
+    def effective_shrink_perturb(self) -> ShrinkPerturb | None:
+        if self.shrink_perturb is not None:
+            return ShrinkPerturb(*self.shrink_perturb)
+        return ShrinkPerturb(0.4, 0.1) if self.algorithm == "pbtnas" else None
+
+    def steps(self) -> tuple[Any, ...]:
+        rules = tuple(StepRule(r.until_epoch, r.step) for r in self.step_schedule)
+        return plan_steps(self.epochs, self.step, rules)
+
+    def result_fields(self) -> dict[str, Any]:
+        """The options that determine the result (what a resumed run must not change)."""
+        execution = {"address", "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress", "out"}
+        return self.model_dump(exclude=execution)
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+
+
+def validate_config(values: dict[str, Any], source: str = "options") -> SearchConfig:
+    try:
+        return SearchConfig.model_validate(values)
+    except ValidationError as err:
+        lines = [f"invalid configuration ({source}):"]
+        for e in err.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "config"
+            lines.append(f"  {where}: {e['msg']}")
+        raise ConfigError("\n".join(lines)) from None

@@ -1,0 +1,388 @@
+"""The synchronous PBT-NAS loop (paper Algorithm 1) and its baselines, on an ``ActorPool``.
+
+One iteration: every member trains its step in parallel and is evaluated; unless this is the last step, the worst
+members are replaced by children of the best (mixing, mutation) or, for random search, nothing is selected; then
+the population ready for the next step is written to the run directory (checkpoints first, population file, then
+progress.json, the commit point). A resumed run reloads that and continues exactly where the killed run would have.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import ray
+
+from pbtnas.engine.config import SearchConfig
+from pbtnas.engine.execution import ActorPool, TrainJob, TrainOutcome
+from pbtnas.engine.mixing import draw_inherited
+from pbtnas.engine.mutation import draw_mutation
+from pbtnas.engine.population import Member, latest_fitness, stratified_genomes
+from pbtnas.engine.rundir import RunDir, atomic_write_json, load_state, save_state
+from pbtnas.engine.schedule import Step
+from pbtnas.engine.seeding import Purpose, derive_seed, rng_for
+from pbtnas.engine.selection import AllMembersFailed, rank, select
+
+__all__ = ["Driver", "ProgressSink", "RunSummary", "lineage_shares"]
+
+log = logging.getLogger("pbtnas.engine")
+
+
+class ProgressSink(Protocol):
+    def start(self, total: int, done: int) -> None: ...
+    def member_done(self, step: Step, fitness: float | None) -> None: ...
+    def step_done(self, step: Step, best: float, median: float) -> None: ...
+    def message(self, text: str) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: int, done: int) -> None: ...
+    def member_done(self, step: Step, fitness: float | None) -> None: ...
+    def step_done(self, step: Step, best: float, median: float) -> None: ...
+    def message(self, text: str) -> None:
+        log.info(text)
+
+
+@dataclass
+class RunSummary:
+    best_fitness: float
+    best_genome: tuple[int, ...]
+    epochs: int
+    wall_seconds: float
+    member_seconds: float  # sum over members and steps of train + evaluation time
+    workers: int
+    restarts: int
+    failures: int
+    fitness: list[float] = field(default_factory=list)  # final population, by slot
+
+
+def lineage_shares(members: list[Member]) -> dict[str, float]:
+    """Share of (member, gene) pairs whose layer came from each initial member (Appendix A), by origin uid."""
+    counts = Counter(lin[0] for m in members for lin in m.lineage)
+    total = sum(counts.values())
+    return {str(uid): counts[uid] / total for uid in sorted(counts)}
+
+
+class Driver:
+    def __init__(self, cfg: SearchConfig, space: Any, run: RunDir, pool: ActorPool, progress: ProgressSink) -> None:
+        self.cfg = cfg
+        self.space = space
+        self.run = run
+        self.pool = pool
+        self.progress = progress
+        self.steps = cfg.steps()
+        self.option_counts = tuple(len(g.options) for g in space.genes)
+        self.members: list[Member] = []
+        self.states: dict[int, Any] = {}  # slot -> ObjectRef of its MemberState
+        self.next_uid = 0
+        self.best_ever: dict[str, Any] | None = None
+        self.lineage_history: list[dict[str, Any]] = []
+        self.member_seconds = 0.0
+        self.failures = 0
+        self.epoch = 0
+
+    # setup -------------------------------------------------------------------------------------------------
+    def initialise(self) -> None:
+        n = self.cfg.population
+        genomes = stratified_genomes(self.option_counts, n, rng_for(self.cfg.seed, Purpose.INIT_GENOMES))
+        self.members = [
+            Member(slot=i, uid=i, genome=g, lineage=[[i] for _ in g], origin={"kind": "init"})
+            for i, g in enumerate(genomes)
+        ]
+        self.next_uid = n
+        calls = [(list(m.genome), derive_seed(self.cfg.seed, Purpose.MEMBER_INIT, m.uid)) for m in self.members]
+        staging = self.run.staging_dir(0)
+
+        def keep(i: int, ref: Any, value: Any) -> None:
+            save_state(staging / f"member_{i:02d}.pt", value)
+            self.states[i] = ref
+
+        self.pool.run_calls("new_member", calls, keep)
+        self.lineage_history = [{"epoch": 0, "shares": lineage_shares(self.members)}]
+        self._commit(0, next_step=0, evaluated=[], events=[{"kind": "init"}], staging=staging, wall=0.0)
+
+    def resume(self) -> None:
+        progress = self.run.read_progress()
+        assert progress is not None
+        self.epoch = int(progress["epoch"])
+        snapshot = self.run.read_json(self.run.population_path(self.epoch))
+        self.members = [Member.from_json(d) for d in snapshot["members"]]
+        self.next_uid = int(progress["next_uid"])
+        self.best_ever = progress.get("best_ever")
+        self.member_seconds = float(progress.get("member_seconds", 0.0))
+        self.failures = int(progress.get("failures", 0))
+        lineage_path = self.run.root / "lineage.json"
+        if lineage_path.exists():
+            self.lineage_history = [h for h in self.run.read_json(lineage_path) if h["epoch"] <= self.epoch]
+        for m in self.members:
+            self.states[m.slot] = ray.put(load_state(self.run.checkpoint_path(self.epoch, m.slot)))
+
+    # the loop ----------------------------------------------------------------------------------------------
+    def run_all(self) -> RunSummary:
+        t_start = time.perf_counter()
+        remaining = [s for s in self.steps if s.start >= self.epoch]
+        total = len(self.steps) * len(self.members)
+        self.progress.start(total, total - len(remaining) * len(self.members))
+        for step in remaining:
+            self.run_step(step)
+        return self.finish(time.perf_counter() - t_start)
+
+    def run_step(self, step: Step) -> None:
+        t0 = time.perf_counter()
+        eval_seed = derive_seed(self.cfg.seed, Purpose.EVALUATE, step.end)
+        jobs = [
+            TrainJob(
+                slot=m.slot,
+                state=self.states[m.slot],
+                values=list(m.genome),
+                start=step.start,
+                end=step.end,
+                train_seed=derive_seed(self.cfg.seed, Purpose.TRAIN, step.start, m.uid),
+                eval_seed=eval_seed,
+            )
+            for m in self.members
+            if m.status == "ok"
+        ]
+
+        def done(outcome: TrainOutcome) -> None:
+            ok = not outcome.report.get("failed")
+            self.progress.member_done(step, outcome.report.get("fitness") if ok else None)
+
+        def reload(slot: int) -> Any:
+            return ray.put(load_state(self.run.checkpoint_path(step.start, slot)))
+
+        outcomes = self.pool.train(jobs, reload, self.cfg.max_retries, done)
+        evaluated = self._record(step, outcomes)
+        self._update_best_ever(step)
+        events: list[dict[str, Any]] = []
+        if not step.last:
+            events = self._vary(step)
+        staging = self.run.staging_dir(step.end)
+        for m in self.members:
+            save_state(staging / f"member_{m.slot:02d}.pt", ray.get(self.states[m.slot]))
+        self.lineage_history.append({"epoch": step.end, "shares": lineage_shares(self.members)})
+        wall = time.perf_counter() - t0
+        self._commit(step.end, step.index + 1, evaluated, events, staging, wall)
+        fits = [f for f in (latest_fitness(m) for m in self._evaluated_members) if math.isfinite(f)]
+        self.progress.step_done(step, max(fits, default=-math.inf), statistics.median(fits) if fits else -math.inf)
+
+    def _record(self, step: Step, outcomes: dict[int, TrainOutcome]) -> list[dict[str, Any]]:
+        evaluated: list[dict[str, Any]] = []
+        for m in self.members:
+            outcome = outcomes.get(m.slot)
+            if outcome is None:  # failed earlier and not replaced (random search restarts it, see _vary)
+                continue
+            report = outcome.report
+            self.states[m.slot] = outcome.state
+            self.member_seconds += float(report.get("train_seconds", 0.0)) + float(report.get("eval_seconds", 0.0))
+            if report.get("failed"):
+                m.status = "failed"
+                m.error = str(report.get("error"))
+                m.fitness.append((step.end, -math.inf))
+                self.failures += 1
+                first_line = m.error.splitlines()[0] if m.error else "?"
+                log.error("member uid %d (slot %d) failed at epoch %d: %s", m.uid, m.slot, step.end, m.error)
+                self.progress.message(f"member {m.uid} (slot {m.slot}) failed: {first_line}")
+            else:
+                m.fitness.append((step.end, float(report["fitness"])))
+            evaluated.append(
+                {
+                    "slot": m.slot,
+                    "uid": m.uid,
+                    "fitness": m.fitness[-1][1],
+                    "status": m.status,
+                    "metrics": report.get("metrics", {}),
+                    "train_seconds": report.get("train_seconds"),
+                    "eval_seconds": report.get("eval_seconds"),
+                }
+            )
+        self._evaluated_members = [m for m in self.members]
+        return evaluated
+
+    def _update_best_ever(self, step: Step) -> None:
+        healthy = [m for m in self.members if m.status == "ok" and m.fitness and m.fitness[-1][0] == step.end]
+        if not healthy:
+            return
+        best = rank(healthy)[0]
+        fitness = best.fitness[-1][1]
+        if self.best_ever is not None and fitness <= self.best_ever["fitness"]:
+            return
+        self.best_ever = {"fitness": fitness, "uid": best.uid, "epoch": step.end, "genome": list(best.genome)}
+        self._write_best("best_ever", best, step.end)
+
+    def _write_best(self, which: str, member: Member, epoch: int) -> None:
+        got: list[Any] = []
+        self.pool.run_calls("final_state", [(self.states[member.slot], list(member.genome))],
+                            lambda i, ref, value: got.append(value))
+        model = got[0]
+        genome_json = self.space.to_json_genome(self.space.validate(list(member.genome)))
+        info = {"fitness": member.fitness[-1][1], "uid": member.uid, "slot": member.slot, "epoch": epoch}
+        self.run.write_best(which, model, genome_json, info)
+
+    # variation ---------------------------------------------------------------------------------------------
+    def _vary(self, step: Step) -> list[dict[str, Any]]:
+        algorithm = self.cfg.algorithm
+        if algorithm == "random":
+            return self._vary_random(step)
+        try:
+            selection = select(self.members, self.cfg.tau)
+        except AllMembersFailed as err:
+            raise AllMembersFailed(f"epoch {step.end}: {err}") from None
+        rng = rng_for(self.cfg.seed, Purpose.SELECTION, step.end)
+        by_slot = {m.slot: m for m in self.members}
+        parents = [by_slot[s] for s in selection.parents]  # best first
+        sp = self.cfg.effective_shrink_perturb()
+        events: list[dict[str, Any]] = []
+        children: list[Member] = []
+        calls: list[tuple[str, tuple[Any, ...]]] = []
+        for slot in selection.replaced:
+            if len(parents) >= 2:
+                a, b = sorted(int(i) for i in rng.choice(len(parents), size=2, replace=False))
+                base, donor = parents[a], parents[b]  # parents are ranked: the lower index is the fitter
+            else:
+                base = donor = parents[0]
+            if self.cfg.mix_with_self:
+                donor = base
+            uid = self.next_uid
+            self.next_uid += 1
+            child_seed = derive_seed(self.cfg.seed, Purpose.CHILD, step.end, uid)
+            replaced = by_slot[slot]
+            event: dict[str, Any] = {
+                "kind": algorithm,
+                "slot": slot,
+                "child_uid": uid,
+                "replaced_uid": replaced.uid,
+                "replaced_fitness": latest_fitness(replaced),
+                "base_uid": base.uid,
+                "donor_uid": donor.uid,
+            }
+            lineage = [list(x) for x in base.lineage]
+            if algorithm == "pbtnas":
+                plan = draw_inherited(rng, self.space.genes, base.genome, donor.genome, self.cfg.mix_probability)
+                genome = plan.child_genome
+                for g in plan.inherited:
+                    lineage[g] = list(donor.lineage[g]) + [uid]
+                assert sp is not None
+                calls.append(("make_child", (self.states[base.slot], self.states[donor.slot], list(plan.inherited),
+                                             list(genome), (sp.shrink, sp.perturb), child_seed)))
+                event["inherited"] = list(plan.inherited)
+            else:  # mutation
+                mplan = draw_mutation(rng, self.option_counts, base.genome)
+                genome = mplan.child_genome
+                if mplan.gene is not None:
+                    lineage[mplan.gene] = [uid]  # fresh weights: the layer originates here
+                calls.append(("mutate", (self.states[base.slot], mplan.kind, mplan.gene, list(genome), child_seed)))
+                event.update(mutation=mplan.kind, gene=mplan.gene)
+                del event["donor_uid"]
+            event["old_genome"], event["new_genome"] = list(replaced.genome), list(genome)
+            origin = {k: v for k, v in event.items() if k not in ("slot", "replaced_uid", "replaced_fitness")}
+            children.append(Member(slot=slot, uid=uid, genome=tuple(genome), lineage=lineage,
+                                   born_epoch=step.end, origin=origin))
+            events.append(event)
+        # All children are built from the parents' post-training states before any slot is overwritten; calls of
+        # one kind run in parallel over the pool.
+        new_refs: dict[int, Any] = {}
+        for method in ("make_child", "mutate"):
+            batch = [(args, child) for (name, args), child in zip(calls, children, strict=True) if name == method]
+            refs = self.pool.run_calls(method, [args for args, _ in batch], lambda *a: None)
+            for (_, child), ref in zip(batch, refs, strict=True):
+                new_refs[child.slot] = ref
+        for child in children:
+            self.members[child.slot] = child
+            self.states[child.slot] = new_refs[child.slot]
+        return events
+
+    def _vary_random(self, step: Step) -> list[dict[str, Any]]:
+        """Random search: no selection. A failed member is restarted as a new random genome trained from
+        scratch (with the remaining budget); with shrink-perturb, every member is shrink-perturbed against a
+        fresh network of its own genome before each step but the first (reference §4.6)."""
+        events: list[dict[str, Any]] = []
+        rng = rng_for(self.cfg.seed, Purpose.RESTART, step.end)
+        for m in list(self.members):
+            if m.status != "failed":
+                continue
+            uid = self.next_uid
+            self.next_uid += 1
+            genome = tuple(int(rng.integers(c)) for c in self.option_counts)
+            ref = self.pool.run_calls("new_member", [(list(genome), derive_seed(self.cfg.seed, Purpose.MEMBER_INIT,
+                                                                                 uid))], lambda *a: None)[0]
+            self.members[m.slot] = Member(slot=m.slot, uid=uid, genome=genome, lineage=[[uid] for _ in genome],
+                                          born_epoch=step.end, origin={"kind": "restart", "replaced_uid": m.uid})
+            self.states[m.slot] = ref
+            events.append({"kind": "restart", "slot": m.slot, "child_uid": uid, "replaced_uid": m.uid})
+        sp = self.cfg.effective_shrink_perturb()
+        if sp is not None:
+            healthy = [m for m in self.members if m.origin.get("kind") != "restart" or m.born_epoch != step.end]
+            calls = [
+                (self.states[m.slot], list(m.genome), (sp.shrink, sp.perturb),
+                 derive_seed(self.cfg.seed, Purpose.CHILD, step.end, m.uid))
+                for m in healthy
+            ]
+            refs = self.pool.run_calls("perturb_all", calls, lambda *a: None)
+            for m, ref in zip(healthy, refs, strict=True):
+                self.states[m.slot] = ref
+            events.append({"kind": "shrink_perturb_all", "slots": [m.slot for m in healthy]})
+        return events
+
+    # persistence -------------------------------------------------------------------------------------------
+    def _commit(
+        self,
+        epoch: int,
+        next_step: int,
+        evaluated: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+        staging: Any,
+        wall: float,
+    ) -> None:
+        self.run.commit_checkpoints(epoch, staging)
+        members_json = []
+        for m in self.members:
+            d = m.to_json()
+            d["choices"] = self.space.to_json_genome(self.space.validate(list(m.genome)))["choices"]
+            members_json.append(d)
+        snapshot = {
+            "epoch": epoch,
+            "schema_hash": self.space.schema_hash,
+            "members": members_json,
+            "evaluated": evaluated,
+            "events": events,
+            "wall_seconds": wall,
+        }
+        atomic_write_json(self.run.population_path(epoch), snapshot)
+        atomic_write_json(self.run.root / "lineage.json", self.lineage_history)
+        progress = {
+            "epoch": epoch,
+            "next_step": next_step,
+            "total_epochs": self.cfg.epochs,
+            "next_uid": self.next_uid,
+            "best_ever": self.best_ever,
+            "member_seconds": self.member_seconds,
+            "failures": self.failures,
+            "complete": epoch >= self.cfg.epochs,
+        }
+        atomic_write_json(self.run.progress_path, progress)  # the commit point of the step
+        self.run.prune_checkpoints(epoch)
+        self.epoch = epoch
+
+    def finish(self, wall: float) -> RunSummary:
+        healthy = [m for m in self.members if m.status == "ok" and m.fitness]
+        if not healthy:
+            raise AllMembersFailed("every member of the final population failed")
+        best = rank(healthy)[0]
+        self._write_best("best", best, self.cfg.epochs)
+        return RunSummary(
+            best_fitness=best.fitness[-1][1],
+            best_genome=best.genome,
+            epochs=self.cfg.epochs,
+            wall_seconds=wall,
+            member_seconds=self.member_seconds,
+            workers=len(self.pool),
+            restarts=self.pool.restarts,
+            failures=self.failures,
+            fitness=[latest_fitness(m) for m in self.members],
+        )

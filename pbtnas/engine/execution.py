@@ -1,0 +1,187 @@
+"""Execution on Ray: a pool of long-lived actors, each holding one task instance (data loaded once), training
+members whose states travel through Ray's object store as dicts of tensors.
+
+Starts a local Ray (dashboard off, bound to 127.0.0.1) unless one is running or ``address`` names a cluster.
+A worker process that dies is replaced by a new actor and the member it was training is retrained from its last
+checkpoint (``reload``), up to ``max_retries`` times per member and step; after that the member is marked failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+from ray.exceptions import RayActorError, WorkerCrashedError
+
+from pbtnas.engine.runner import MemberRunner
+
+__all__ = ["ActorPool", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
+
+log = logging.getLogger("pbtnas.engine")
+
+DEAD_WORKER = (RayActorError, WorkerCrashedError)
+
+
+def ensure_ray(address: str | None) -> None:
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
+    else:
+        ray.init(
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            logging_level=logging.WARNING,
+            log_to_driver=True,
+        )
+
+
+def default_workers(population: int, cpus_per_member: float, gpus_per_member: float) -> int:
+    resources = ray.cluster_resources()
+    n = int(resources.get("CPU", 1) // cpus_per_member)
+    if gpus_per_member > 0:
+        n = min(n, int(resources.get("GPU", 0) // gpus_per_member))
+    return max(1, min(population, n))
+
+
+@dataclass
+class TrainJob:
+    slot: int
+    state: Any  # ObjectRef of a MemberState
+    values: list[int]
+    start: int
+    end: int
+    train_seed: int
+    eval_seed: int
+    attempts: int = 0
+
+
+@dataclass
+class TrainOutcome:
+    slot: int
+    state: Any  # ObjectRef
+    report: dict[str, Any]
+
+
+class ActorPool:
+    def __init__(
+        self,
+        n_workers: int,
+        runner_kwargs: dict[str, Any],
+        cpus_per_member: float,
+        gpus_per_member: float,
+    ) -> None:
+        self._kwargs = runner_kwargs
+        self._options = {"num_cpus": cpus_per_member, "num_gpus": gpus_per_member, "max_restarts": 0}
+        self._cls = ray.remote(MemberRunner)
+        self.actors = [self._new_actor() for _ in range(n_workers)]
+        self.restarts = 0
+        ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
+
+    def _new_actor(self) -> Any:
+        kwargs = dict(self._kwargs, threads=max(1, int(self._options["num_cpus"])))
+        return self._cls.options(**self._options).remote(**kwargs)
+
+    def _replace(self, index: int) -> None:
+        try:
+            ray.kill(self.actors[index])
+        except Exception:  # already gone
+            pass
+        self.actors[index] = self._new_actor()
+        self.restarts += 1
+
+    def __len__(self) -> int:
+        return len(self.actors)
+
+    def run_calls(
+        self, method: str, calls: list[tuple[Any, ...]], consume: Callable[[int, Any, Any], None]
+    ) -> list[Any]:
+        """Call ``method`` once per argument tuple, spread over the pool; ``consume(i, ref, value)`` sees each
+        result in order (then the driver drops the value, so large states are not all held at once). A dead
+        actor is replaced and its calls are re-run (arguments are ObjectRefs the driver still holds)."""
+        submitted = []
+        for i, args in enumerate(calls):
+            index = i % len(self.actors)
+            submitted.append((index, getattr(self.actors[index], method).remote(*args)))
+        refs: list[Any] = []
+        for i, (index, ref) in enumerate(submitted):
+            for attempt in range(3):
+                try:
+                    value = ray.get(ref)
+                    break
+                except DEAD_WORKER:
+                    if attempt == 2:
+                        raise
+                    log.warning("worker %d died during %s; restarting it", index, method)
+                    if self._is_dead(index):
+                        self._replace(index)
+                    ref = getattr(self.actors[index], method).remote(*calls[i])
+            consume(i, ref, value)
+            refs.append(ref)
+        return refs
+
+    def _is_dead(self, index: int) -> bool:
+        try:
+            ray.get(self.actors[index].ping.remote(), timeout=30)
+            return False
+        except Exception:
+            return True
+
+    def train(
+        self,
+        jobs: list[TrainJob],
+        reload: Callable[[int], Any],
+        max_retries: int,
+        on_done: Callable[[TrainOutcome], None] | None = None,
+    ) -> dict[int, TrainOutcome]:
+        """Train and evaluate every job; each free actor takes the next job. Returns outcomes by slot."""
+        queue = list(jobs)
+        running: dict[Any, tuple[int, TrainJob, Any]] = {}  # report ref -> (actor index, job, state ref)
+        free = list(range(len(self.actors)))
+        outcomes: dict[int, TrainOutcome] = {}
+        while queue or running:
+            while queue and free:
+                index, job = free.pop(0), queue.pop(0)
+                state_ref, report_ref = (
+                    self.actors[index]
+                    .train_eval.options(num_returns=2)
+                    .remote(job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed)
+                )
+                running[report_ref] = (index, job, state_ref)
+            ready, _ = ray.wait(list(running), num_returns=1)
+            report_ref = ready[0]
+            index, job, state_ref = running.pop(report_ref)
+            try:
+                report = ray.get(report_ref)
+            except DEAD_WORKER as err:
+                self._replace(index)
+                free.append(index)
+                job.attempts += 1
+                if job.attempts > max_retries:
+                    outcome = TrainOutcome(
+                        job.slot, job.state, {"failed": True, "error": f"worker died {job.attempts} times: {err}"}
+                    )
+                    outcomes[job.slot] = outcome
+                    if on_done:
+                        on_done(outcome)
+                    continue
+                log.warning("worker died while training slot %d; retraining it from its checkpoint", job.slot)
+                job.state = reload(job.slot)
+                queue.insert(0, job)
+                continue
+            free.append(index)
+            outcome = TrainOutcome(job.slot, state_ref, report)
+            outcomes[job.slot] = outcome
+            if on_done:
+                on_done(outcome)
+        return outcomes
+
+    def shutdown(self) -> None:
+        for a in self.actors:
+            try:
+                ray.kill(a)
+            except Exception:
+                pass

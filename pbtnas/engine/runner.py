@@ -1,0 +1,144 @@
+"""What a worker does to members: the task plus the engine's weight operations, in one long-lived object.
+
+``MemberRunner`` is plain Python (tests drive it in-process); ``pbtnas.engine.execution`` runs it as a Ray actor.
+It receives the space as its JSON artifact and the task as a name plus an options dict, and exchanges members as
+``MemberState`` dicts of tensors: nothing of this package is ever pickled between processes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from pbtnas.engine.mixing import mix_states, replace_layers
+from pbtnas.engine.mutation import searl_weight_mutation
+from pbtnas.engine.statedict import ShrinkPerturb, renormalize_sn, shrink_perturb_tensor
+from pbtnas.tasks.base import MemberFailed, MemberState
+from pbtnas.tasks.registry import get_task
+
+__all__ = ["MemberRunner", "import_object", "load_space"]
+
+
+def import_object(spec: str) -> Any:
+    """``"package.module:Name"`` -> the object (a class path written by this package, never user code)."""
+    module_name, _, name = spec.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def load_space(loader: str, space_json: str) -> Any:
+    return import_object(loader).from_json(space_json)
+
+
+class MemberRunner:
+    def __init__(
+        self,
+        space_loader: str,
+        space_json: str,
+        task_name: str,
+        task_options: dict[str, Any],
+        workdir: str | None = None,
+        threads: int = 1,
+    ) -> None:
+        torch.set_num_threads(max(1, threads))
+        self.space = load_space(space_loader, space_json)
+        task_cls = get_task(task_name)
+        options = task_cls.Options.model_validate(task_options)
+        self.task = task_cls(self.space, options, Path(workdir) if workdir else None)
+
+    def ping(self) -> int:
+        import os
+
+        return os.getpid()
+
+    def _genome(self, values: tuple[int, ...] | list[int]) -> Any:
+        return self.space.validate(list(values))
+
+    def _fresh(self, values: tuple[int, ...] | list[int], seed: int) -> dict[str, Tensor]:
+        return {k: v.detach().cpu() for k, v in self.space.build(self._genome(values), seed=seed).state_dict().items()}
+
+    # lifecycle -----------------------------------------------------------------------------------------------
+    def new_member(self, values: list[int], seed: int) -> MemberState:
+        return self.task.new_member(self._genome(values), seed)
+
+    def train_eval(
+        self, state: MemberState, values: list[int], start: int, end: int, train_seed: int, eval_seed: int
+    ) -> tuple[MemberState, dict[str, Any]]:
+        """Train [start, end) and evaluate. A failure returns the input state and a report saying why."""
+        genome = self._genome(values)
+        report: dict[str, Any] = {"failed": False, "error": None, "metrics": {}, "fitness": float("nan")}
+        t0 = time.perf_counter()
+        try:
+            new_state, metrics = self.task.train(state, genome, start, end, train_seed)
+            t1 = time.perf_counter()
+            fitness = float(self.task.evaluate(new_state, genome, eval_seed))
+            t2 = time.perf_counter()
+        except MemberFailed as err:
+            report.update(failed=True, error=f"MemberFailed: {err}", train_seconds=time.perf_counter() - t0)
+            return state, report
+        except Exception as err:  # a member's crash must not stop the run; the driver logs the traceback
+            report.update(
+                failed=True,
+                error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}",
+                train_seconds=time.perf_counter() - t0,
+            )
+            return state, report
+        report.update(
+            fitness=fitness,
+            metrics={k: float(v) for k, v in metrics.items()},
+            train_seconds=t1 - t0,
+            eval_seconds=t2 - t1,
+        )
+        if not math.isfinite(fitness):
+            report.update(failed=True, error=f"non-finite fitness {fitness}")
+        return new_state, report
+
+    def evaluate(self, state: MemberState, values: list[int], seed: int) -> float:
+        return float(self.task.evaluate(state, self._genome(values), seed))
+
+    def final_state(self, state: MemberState, values: list[int]) -> dict[str, Tensor]:
+        module = self.task.final_module(state, self._genome(values))
+        return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+    # variation -----------------------------------------------------------------------------------------------
+    def make_child(
+        self,
+        base: MemberState,
+        donor: MemberState,
+        inherited: list[int],
+        child_values: list[int],
+        shrink_perturb: tuple[float, float],
+        seed: int,
+    ) -> MemberState:
+        fresh = self._fresh(child_values, seed)
+        return mix_states(self.space, base, donor, fresh, inherited, ShrinkPerturb(*shrink_perturb))
+
+    def mutate(
+        self, base: MemberState, kind: str, gene: int | None, child_values: list[int], seed: int
+    ) -> MemberState:
+        if kind == "copy":
+            return base
+        if kind == "weights":
+            return {**base, "model": searl_weight_mutation(base["model"], seed)}
+        assert gene is not None
+        return replace_layers(self.space, base, self._fresh(child_values, seed), [gene])
+
+    def perturb_all(
+        self, state: MemberState, values: list[int], shrink_perturb: tuple[float, float], seed: int
+    ) -> MemberState:
+        """Random search + shrink-perturb (reference §4.6): the whole model against a fresh network of its own
+        genome; shadows and optimizer moments are kept."""
+        fresh = self._fresh(values, seed)
+        sp = ShrinkPerturb(*shrink_perturb)
+        model = {k: shrink_perturb_tensor(v, fresh[k], sp) for k, v in state["model"].items()}
+        renormalize_sn(model)
+        return {**state, "model": model}
