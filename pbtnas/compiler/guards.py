@@ -1,0 +1,139 @@
+"""Path-sensitive values: a tensor is a set of alternatives, each a shape (or absent) under a guard.
+
+A guard ("cube") restricts some genes to subsets of their options, e.g. {downsample: {on}, down0: {avg_pool,
+conv_3x3}}. Conditions in a `.nas` file depend only on genes, so every possible value of a tensor is described by
+such alternatives, and combining two tensors only pairs alternatives whose guards can hold together. This keeps
+the checker exact for blocks like the GanHard discriminator, where downsampling in two branches is correlated
+through the same genes, without enumerating genomes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Hashable, Iterable
+
+from pbtnas.compiler.dims import Dim
+
+
+@dataclass(frozen=True)
+class Cube:
+    """A conjunction of per-gene option subsets; genes not mentioned are unrestricted."""
+
+    items: frozenset[tuple[Hashable, frozenset[int]]] = frozenset()
+
+    @staticmethod
+    def of(gene: Hashable, allowed: Iterable[int], n_options: int) -> "Cube | None":
+        allowed = frozenset(allowed)
+        if not allowed:
+            return None
+        if len(allowed) == n_options:
+            return Cube()
+        return Cube(frozenset({(gene, allowed)}))
+
+    def as_dict(self) -> dict[Hashable, frozenset[int]]:
+        return dict(self.items)
+
+    def __and__(self, other: "Cube") -> "Cube | None":
+        merged = self.as_dict()
+        for gene, allowed in other.items:
+            if gene in merged:
+                both = merged[gene] & allowed
+                if not both:
+                    return None
+                merged[gene] = both
+            else:
+                merged[gene] = allowed
+        return Cube(frozenset(merged.items()))
+
+
+Shape = tuple[Dim, ...]
+ABSENT = None
+
+
+@dataclass(frozen=True)
+class Alt:
+    shape: Shape | None  # None: the tensor is absent under this guard
+    guard: Cube
+
+
+@dataclass(frozen=True)
+class TVal:
+    """A tensor value during checking: its alternatives (never empty)."""
+
+    alts: tuple[Alt, ...]
+
+    @staticmethod
+    def present(shape: Shape) -> "TVal":
+        return TVal((Alt(shape, Cube()),))
+
+    @staticmethod
+    def absent() -> "TVal":
+        return TVal((Alt(None, Cube()),))
+
+    @property
+    def shapes(self) -> list[Shape]:
+        seen: list[Shape] = []
+        for a in self.alts:
+            if a.shape is not None and a.shape not in seen:
+                seen.append(a.shape)
+        return seen
+
+    @property
+    def maybe_absent(self) -> bool:
+        return any(a.shape is None for a in self.alts)
+
+    @property
+    def always_absent(self) -> bool:
+        return all(a.shape is None for a in self.alts)
+
+
+def simplify(alts: Iterable[Alt], n_options: dict[Hashable, int]) -> tuple[Alt, ...]:
+    """Merge alternatives with the same shape whose guards differ in one gene, and drop subsumed ones."""
+    work = list(dict.fromkeys(alts))
+    changed = True
+    while changed and len(work) > 1:
+        changed = False
+        for i in range(len(work)):
+            for j in range(i + 1, len(work)):
+                a, b = work[i], work[j]
+                if a.shape != b.shape:
+                    continue
+                merged = _merge(a.guard, b.guard, n_options)
+                if merged is not None:
+                    work[i] = Alt(a.shape, merged)
+                    del work[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return tuple(work)
+
+
+def _merge(a: Cube, b: Cube, n_options: dict[Hashable, int]) -> Cube | None:
+    da, db = a.as_dict(), b.as_dict()
+    if _subsumes(da, db):
+        return a
+    if _subsumes(db, da):
+        return b
+    genes = set(da) | set(db)
+    diff = [g for g in genes if da.get(g) != db.get(g)]
+    if len(diff) != 1:
+        return None
+    g = diff[0]
+    if g not in da or g not in db:
+        return None
+    union = da[g] | db[g]
+    out = dict(da)
+    if len(union) == n_options[g]:
+        del out[g]
+    else:
+        out[g] = union
+    return Cube(frozenset(out.items()))
+
+
+def _subsumes(big: dict, small: dict) -> bool:
+    """True when every genome satisfying `small` satisfies `big`."""
+    for g, allowed in big.items():
+        if g not in small or not small[g] <= allowed:
+            return False
+    return True
