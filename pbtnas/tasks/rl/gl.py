@@ -23,8 +23,22 @@ def _gpu_present() -> bool:
     return Path("/dev/nvidiactl").exists() or Path("/dev/nvidia0").exists()
 
 
+def _load_triton_first() -> None:
+    """Import triton (torch's compiler backend) before MuJoCo's GL library.
+
+    Mesa's software renderers (OSMesa, llvmpipe EGL) and triton's libtriton both carry LLVM. When Mesa is loaded
+    first, importing triton afterwards, which torch does lazily when the first optimizer is built, segfaults
+    (measured with mujoco 3.17 / torch 2.14). Loaded in the other order, both work.
+    """
+    try:
+        import triton  # noqa: F401
+    except Exception:  # not installed (CPU-only torch wheels) or broken: nothing to protect
+        pass
+
+
 def configure_gl() -> str:
     """Set ``MUJOCO_GL`` (and ``PYOPENGL_PLATFORM``) unless the user did; return the backend in use."""
+    _load_triton_first()
     backend = os.environ.get("MUJOCO_GL")
     if not backend:
         backend = "egl" if _gpu_present() else "osmesa"
