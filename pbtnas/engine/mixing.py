@@ -88,7 +88,8 @@ def mix_states(
                 f"{tuple(fresh.shape)}; a gene changes a layer it does not own (the compiler should link them)"
             )
         model[key] = shrink_perturb_tensor(parent, fresh, sp) if key in taken else parent.clone()
-    renormalize_sn(model, taken)
+    if (sp.shrink, sp.perturb) not in ((1.0, 0.0), (0.0, 1.0)):  # pure copies are already unit length
+        renormalize_sn(model, taken)
 
     shadows: dict[str, dict[str, Tensor]] = {}
     for name, base_shadow in base["shadows"].items():

@@ -3,7 +3,8 @@
 The rule for any population size N and fraction tau (0.25 by default):
 
 * k = floor(N * tau) (computed exactly, so 0.25 * 24 is 6, not 5.999...).
-* Replaced: the max(1, k) worst members, and in addition every failed member.
+* Replaced: the max(1, k) worst members (failed members rank below everyone); if more members than that
+  failed, every failed member.
 * Parents: the max(2, k) best healthy members that are not replaced. Two distinct parents are always possible
   when N >= 3; with N = 2 the worst member is replaced by a child of the best one mixed with itself.
 
