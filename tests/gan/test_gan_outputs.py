@@ -39,7 +39,7 @@ def test_sample_grid_is_a_fixed_function_of_the_generator(tmp_path: Path) -> Non
 
 
 def test_final_scores_name_the_feature_network(gan_cache: Path, tmp_path: Path) -> None:
-    task = GanTask(FakeSpace(), GanOptions.preset("tiny", cache_dir=gan_cache, max_train_images=64, device="cpu"),
+    task = GanTask(FakeSpace(), GanOptions.from_preset("tiny", cache_dir=gan_cache, max_train_images=64, device="cpu"),
                    None)
     state = task.new_member(FakeGenome((0,)), seed=0)
     scores = task.final_scores(state, FakeGenome((0,)), n_images=300, splits=3)

@@ -20,7 +20,7 @@ G0, G1 = FakeGenome((0,)), FakeGenome((1,))
 def _task(cache: Path, **overrides: object) -> GanTask:
     values: dict[str, object] = {"max_train_images": 96, "d_batch_size": 16, "fid_images": 200, "cache_dir": cache,
                                  "device": "cpu", **overrides}
-    return GanTask(FakeSpace(), GanOptions.preset("tiny", **values), None)
+    return GanTask(FakeSpace(), GanOptions.from_preset("tiny", **values), None)
 
 
 def _roundtrip(state: dict) -> dict:
@@ -91,7 +91,7 @@ def test_ema_follows_the_formula_on_parameters_only(gan_cache: Path) -> None:
 
 
 def test_resume_equals_one_run_and_training_is_deterministic(gan_cache: Path) -> None:
-    task = GanTask(FakeSpace(dropout=0.2), GanOptions.preset(
+    task = GanTask(FakeSpace(dropout=0.2), GanOptions.from_preset(
         "tiny", max_train_images=64, d_batch_size=16, cache_dir=gan_cache, device="cpu"), None)
     state = task.new_member(G1, seed=3)
     whole, _ = task.train(state, G1, 0, 2, seed=7)
@@ -158,14 +158,19 @@ def test_bad_space_or_options_are_explained(gan_cache: Path) -> None:
     space = FakeSpace()
     space.constants.pop("latent_dim")
     with pytest.raises(ValueError, match="needs the constant 'latent_dim'"):
-        GanTask(space, GanOptions.preset("tiny", cache_dir=gan_cache), None)
+        GanTask(space, GanOptions.from_preset("tiny", cache_dir=gan_cache), None)
     with pytest.raises(ValueError, match="unknown GAN preset 'huge'"):
-        GanOptions.preset("huge")
+        GanOptions.from_preset("huge")
     with pytest.raises(ValueError, match="digits-FID"):
         GanOptions(data="digits", fid_features="inception")
-    paper = GanOptions.preset("paper", data="stl10", data_root=".")
-    assert (paper.d_batch, paper.g_batch, paper.engine.population_size, paper.engine.epochs,
-            paper.engine.e_step) == (128, 256, 24, 300, 10)
-    cifar = GanOptions.preset("paper", data_root=".")
+    paper = GanOptions.from_preset("paper", data="stl10", data_root=".")
+    assert (paper.d_batch, paper.g_batch, paper.population, paper.epochs, paper.e_step) == (128, 256, 24, 300, 10)
+    # the user's values win over the preset's; a dump validates back to the same options (the engine does that)
+    mine = GanOptions(preset="paper", data="stl10", data_root=".", d_batch_size=64, ema_decay=0.99)
+    assert (mine.d_batch, mine.g_batch, mine.ema_decay, mine.lr) == (64, 128, 0.99, 2e-4)
+    assert GanOptions.model_validate(mine.model_dump(mode="json")) == mine
+    tiny = GanOptions(preset="tiny")
+    assert (tiny.data, tiny.d_batch, tiny.population) == ("digits", 32, 8)
+    cifar = GanOptions.from_preset("paper", data_root=".")
     assert (cifar.d_batch, cifar.g_batch, cifar.lr, cifar.betas, cifar.eps, cifar.ema_decay, cifar.n_critic,
             cifar.fid_images) == (40, 80, 2e-4, (0.0, 0.9), 1e-4, 0.999, 5, 5000)

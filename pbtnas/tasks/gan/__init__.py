@@ -3,13 +3,12 @@
 See docs/gan.md. ``GanTask`` is registered as ``gan`` in pbtnas.tasks.registry.
 """
 
-from pbtnas.tasks.gan.options import PRESETS, EngineSettings, GanOptions
+from pbtnas.tasks.gan.options import PRESETS, GanOptions
 from pbtnas.tasks.gan.outputs import GanScores, evaluate_generator, parse_grid, sample, save_grid
 from pbtnas.tasks.gan.task import GanTask
 
 __all__ = [
     "PRESETS",
-    "EngineSettings",
     "GanOptions",
     "GanScores",
     "GanTask",

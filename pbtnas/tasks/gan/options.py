@@ -2,7 +2,11 @@
 
 ``paper`` holds the values of the reference implementation (official-implementation.md §5.1-5.2; paper §4.2).
 ``tiny`` is for a 2-core laptop: the 8x8 scikit-learn digits scaled to the space's image size, small batches, few
-epochs. Every field can be overridden on top of a preset (``GanOptions.preset("paper", data="stl10")``).
+epochs. ``default`` sets nothing: the field defaults (the paper's hyperparameters, digits data). A preset fills
+every field the user did not give, as the RL task's presets do: ``GanOptions(preset="paper", data="stl10",
+data_root="~/data")`` has D batch 128 / G batch 256, while adding ``d_batch_size=64`` keeps the user's batch.
+``population``, ``epochs`` and ``e_step`` are the engine settings a preset recommends (same names as the RL
+task's); the engine reads them, the task does not.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DEFAULT_D_BATCH", "PRESETS", "EngineSettings", "GanOptions"]
+__all__ = ["DEFAULT_D_BATCH", "PRESETS", "GanOptions"]
 
 DatasetName = Literal["digits", "cifar10", "stl10"]
 
@@ -20,20 +24,12 @@ DatasetName = Literal["digits", "cifar10", "stl10"]
 DEFAULT_D_BATCH: dict[str, int] = {"cifar10": 40, "stl10": 128, "digits": 32}
 
 
-class EngineSettings(BaseModel):
-    """Values a preset carries for the engine (the task itself does not read them)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    population_size: int = Field(24, ge=2)
-    epochs: int = Field(300, ge=1, description="total training epochs per member")
-    e_step: int = Field(10, ge=1, description="epochs between selection steps")
-
-
 class GanOptions(BaseModel):
     """Everything the GAN task can be told. Batch sizes left at None follow the dataset (CIFAR 40, STL 128)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: Literal["default", "paper", "tiny"] = "default"
 
     # data
     data: DatasetName = "digits"
@@ -66,7 +62,23 @@ class GanOptions(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     torch_threads: int | None = Field(None, ge=1, description="torch.set_num_threads inside the task's process")
 
-    engine: EngineSettings = EngineSettings()
+    # engine settings recommended by the preset (not used by the task)
+    population: int = Field(24, ge=2)
+    epochs: int = Field(300, ge=1, description="total training epochs per member")
+    e_step: int = Field(10, ge=1, description="epochs between selection steps")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        name = data.get("preset", "default")
+        if not isinstance(name, str):
+            return data  # pydantic reports the type error
+        if name not in PRESETS:
+            raise ValueError(f"unknown GAN preset {name!r}; known presets: {', '.join(PRESETS)}")
+        values = PRESETS[name]
+        return {**values, **{k: v for k, v in data.items() if v is not None or k not in values}}
 
     @model_validator(mode="after")
     def _check(self) -> GanOptions:
@@ -90,19 +102,16 @@ class GanOptions(BaseModel):
         return "classifier" if self.data == "digits" else "inception"
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> GanOptions:
+    def from_preset(cls, name: str, **overrides: Any) -> GanOptions:
         """The preset ``name`` with ``overrides`` applied on top (validated as a whole)."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown GAN preset {name!r}; known presets: {', '.join(PRESETS)}")
-        values = {**PRESETS[name], **overrides}
-        return cls.model_validate(values)
+        return cls.model_validate({**overrides, "preset": name})
 
 
 PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
     # The reference implementation's values; data defaults to CIFAR-10 (D 40 / G 80), STL-10 gets 128 / 256.
     "paper": {
         "data": "cifar10",
-        "data_root": None,
         "g_batch_multiplier": 2,
         "n_critic": 5,
         "lr": 2e-4,
@@ -110,7 +119,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eps": 1e-4,
         "ema_decay": 0.999,
         "fid_images": 5000,
-        "engine": {"population_size": 24, "epochs": 300, "e_step": 10},
+        "population": 24,
+        "epochs": 300,
+        "e_step": 10,
     },
     # A 2-core laptop: 1,797 digits, batch 32 -> 57 D / 12 G steps per epoch. With so few G steps an EMA decay of
     # 0.999 would keep the EMA at the initial weights; 0.95 leaves about the same share of the old average after
@@ -126,6 +137,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "ema_decay": 0.95,
         "fid_images": 1000,
         "eval_batch_size": 200,
-        "engine": {"population_size": 8, "epochs": 12, "e_step": 4},
+        "population": 8,
+        "epochs": 12,
+        "e_step": 4,
     },
 }
