@@ -61,6 +61,11 @@ def noisy_action(mean: Tensor, std: float, clip: float | None, generator: torch.
     return x - x.detach() + clamped.detach()
 
 
+def _adam(module: nn.Module, lr: float) -> torch.optim.Adam | None:
+    params = [p for p in module.parameters() if p.requires_grad]
+    return torch.optim.Adam(params, lr=lr) if params else None
+
+
 def _named(module: nn.Module, prefix: str) -> list[tuple[str, nn.Parameter]]:
     return [(f"{prefix}.{n}", p) for n, p in module.named_parameters()]
 
@@ -79,19 +84,21 @@ class Agent:
         for p in self.target.parameters():
             p.requires_grad_(False)
         c = config
-        self.opt_encoder = torch.optim.Adam(model.encoder.parameters(), lr=c.lr)
-        self.opt_actor = torch.optim.Adam(model.actor.parameters(), lr=c.lr)
-        self.opt_critic = torch.optim.Adam(model.critic.parameters(), lr=c.lr)
+        # An encoder may have no parameters (a state space whose encoder passes the vector through).
+        self.opt_encoder = _adam(model.encoder, c.lr)
+        self.opt_actor = _adam(model.actor, c.lr)
+        self.opt_critic = _adam(model.critic, c.lr)
         self.generator = torch.Generator(device="cpu")
 
     # -- state ----------------------------------------------------------------------------------------------
     def _optimizers(self) -> list[tuple[torch.optim.Optimizer, list[tuple[str, nn.Parameter]]]]:
         m = self.model
-        return [
+        pairs = [
             (self.opt_encoder, _named(m.encoder, "encoder")),
             (self.opt_actor, _named(m.actor, "actor")),
             (self.opt_critic, _named(m.critic, "critic")),
         ]
+        return [(opt, named) for opt, named in pairs if opt is not None]
 
     def load(self, state: dict[str, Any]) -> None:
         """Weights, target critic and optimizer moments from a MemberState."""
@@ -161,19 +168,23 @@ class Agent:
             target_q = reward + discount * torch.min(tq1, tq2)
         q1, q2 = m.critic(features, action)
         critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(q2, target_q)
-        self.opt_encoder.zero_grad(set_to_none=True)
-        self.opt_critic.zero_grad(set_to_none=True)
+        for opt in (self.opt_encoder, self.opt_critic):
+            if opt is not None:
+                opt.zero_grad(set_to_none=True)
         critic_loss.backward()
-        self.opt_critic.step()
-        self.opt_encoder.step()
+        for opt in (self.opt_critic, self.opt_encoder):
+            if opt is not None:
+                opt.step()
 
         detached = features.detach()
         policy_action = noisy_action(m.actor(detached), std, c.stddev_clip, self.generator)
         pq1, pq2 = m.critic(detached, policy_action)
         actor_loss = -torch.min(pq1, pq2).mean()
-        self.opt_actor.zero_grad(set_to_none=True)
+        if self.opt_actor is not None:
+            self.opt_actor.zero_grad(set_to_none=True)
         actor_loss.backward()
-        self.opt_actor.step()
+        if self.opt_actor is not None:
+            self.opt_actor.step()
         # The actor loss also left gradients on the critic; they are cleared before the next critic step.
 
         self.soft_update()

@@ -200,6 +200,9 @@ class ReplayRegistry:
             .options(
                 name=name,
                 get_if_exists=True,
+                # detached: a store must outlive the worker that happened to create it (workers may be one-shot);
+                # ReplayRegistry.release() frees a run's stores at its end
+                lifetime="detached",
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=True),
             )
             .remote(self.config, seed)
@@ -249,6 +252,26 @@ class ReplayRegistry:
                     freed += 1
             except Exception:  # another worker freed it first
                 continue
+        return freed
+
+    def release(self) -> int:
+        """Free every store of this run (call when the run ends); returns how many."""
+        prefix = f"pbtnas-replay/{self.run_key}/"
+        if not self.use_ray:
+            names = [n for n in _LOCAL if n.startswith(prefix)]
+            for n in names:
+                del _LOCAL[n]
+            return len(names)
+        import ray
+
+        freed = 0
+        for name in ray.util.list_named_actors():
+            if name.startswith(prefix):
+                try:
+                    ray.kill(ray.get_actor(name))
+                    freed += 1
+                except ValueError:
+                    continue
         return freed
 
     def for_member(self, meta: dict[str, Any], start_epoch: int, seed: int) -> tuple[ReplayClient, dict[str, float]]:

@@ -270,6 +270,10 @@ class RLTask:
         assert frame is not None
         return frame
 
+    def close(self) -> None:
+        """Free this run's replay stores (the engine calls it at the end of a run, when it knows the hook)."""
+        self.registry.release()
+
     def final_module(self, state: MemberState, genome: Any) -> nn.Module:
         agent = self._agent(state, genome, 0)
         return agent.model.eval()
