@@ -126,7 +126,7 @@ def replay_memory(n_agents: int, capacity: int) -> dict[str, Any]:
         "shared_total_bytes": shared.nbytes(),
         "shared_rss_growth_bytes": rss_shared,
         "bytes_per_transition": per_transition,
-        "drqv2_stacked_bytes_per_transition": 9 * 84 * 84 + 6 * 4 + 3 * 4,
+        "drqv2_stacked_bytes_per_transition": 9 * 84 * 84 + 6 * 4 + 2 * 4,  # stacked obs, action, reward, discount
         "note": f"frames stored once, stacks rebuilt when sampling; a stacked obs alone is {stacked_obs // 2} bytes",
         "paper_scale_GB": {
             "private_12_agents_1e6": 12 * 1_000_000 * per_transition / 1e9,

@@ -89,7 +89,8 @@ def test_space_with_wrong_action_dim_is_refused(tmp_path: Path) -> None:
 def test_presets_fill_only_what_the_user_left_out() -> None:
     walker = RLOptions(preset="paper", env="walker_run")
     assert (walker.nstep, walker.batch_size, walker.shared_replay, walker.replay_capacity) == (1, 512, True, 10**6)
-    assert (walker.epochs, walker.e_step, walker.mix_every_first_half, walker.population) == (300, 10, 20, 12)
+    assert (walker.epochs, walker.e_step, walker.population) == (300, 10, 12)
+    assert walker.step_schedule == [{"until_epoch": 150, "step": 20}]  # mixing every 20 epochs in the first half
     quad = RLOptions(preset="paper", env="quadruped_run")
     assert (quad.nstep, quad.batch_size, quad.shared_replay, quad.replay_capacity) == (3, 256, False, 10**5)
     hum = RLOptions(preset="paper", env="humanoid_run")

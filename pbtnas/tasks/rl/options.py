@@ -2,8 +2,8 @@
 
 A preset fills every field the user did not give: ``RLOptions(preset="paper", env="walker_run")`` has batch 512,
 1-step returns and a shared 1e6 replay, while ``RLOptions(preset="paper", env="walker_run", batch_size=256)`` keeps
-the user's batch. ``population``, ``epochs``, ``e_step`` and ``mix_every_first_half`` are the engine settings the
-preset recommends; the engine reads them as defaults and the task itself does not use them.
+the user's batch. ``population``, ``epochs``, ``e_step`` and ``step_schedule`` are the engine settings the
+preset recommends (``step_schedule`` in the engine's StepRule form); the engine reads them as defaults and the task itself does not use them.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def _paper(domain: str) -> dict[str, Any]:
         "population": 12,
         "epochs": 300,
         "e_step": 10,
-        # mixing only every other step before half-way: the paper's "e_step doubled in the first half"
-        "mix_every_first_half": 20,
+        # the paper's "e_step doubled in the first half": steps of 20 epochs before epoch 150 (engine StepRule)
+        "step_schedule": [{"until_epoch": 150, "step": 20}],
     }
     if domain == "quadruped":
         base.update(replay_capacity=100_000, shared_replay=False)
@@ -40,7 +40,7 @@ def _paper(domain: str) -> dict[str, Any]:
         base.update(nstep=1, batch_size=512, shared_replay=True)
     elif domain == "humanoid":
         base.update(
-            lr=8e-5, stddev_duration=2_000_000, shared_replay=True, epochs=1500, e_step=100, mix_every_first_half=None
+            lr=8e-5, stddev_duration=2_000_000, shared_replay=True, epochs=1500, e_step=100, step_schedule=[]
         )
     return base
 
@@ -60,7 +60,7 @@ def _tiny(obs: str) -> dict[str, Any]:
         "population": 4,
         "epochs": 6,
         "e_step": 2,
-        "mix_every_first_half": None,
+        "step_schedule": [],
     }
     if obs == "state":
         # State observations are cheap: full-length episodes so returns compare with published numbers.
@@ -129,7 +129,9 @@ class RLOptions(BaseModel):
     population: int = Field(12, ge=2)
     epochs: int = Field(300, ge=1)
     e_step: int = Field(10, ge=1)
-    mix_every_first_half: int | None = None
+    step_schedule: list[dict[str, int]] = Field(
+        default_factory=list, description="engine StepRules [{until_epoch, step}]: bigger steps early in the run"
+    )
 
     @model_validator(mode="before")
     @classmethod
