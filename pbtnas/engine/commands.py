@@ -88,8 +88,28 @@ def _setup_logging(run: RunDir) -> logging.Handler:
     return handler
 
 
-def run_search(cfg: SearchConfig, space: Any, run_dir: Path, resume: bool = False, progress: Any = None) -> RunSummary:
+# Pools kept alive between searches of one process when asked (keep_workers=True): tests and benchmarks run many
+# small searches, and starting an actor (a Python process importing torch) costs seconds.
+_KEPT_POOLS: dict[tuple[Any, ...], Any] = {}
+
+
+def release_kept_workers() -> None:
+    """Stop the actors kept by ``run_search(keep_workers=True)`` (they hold their CPUs until then)."""
+    while _KEPT_POOLS:
+        _, pool = _KEPT_POOLS.popitem()
+        pool.shutdown()
+
+
+def run_search(
+    cfg: SearchConfig,
+    space: Any,
+    run_dir: Path,
+    resume: bool = False,
+    progress: Any = None,
+    keep_workers: bool = False,
+) -> RunSummary:
     """Run (or resume) a search of ``space`` into ``run_dir``. Starts or joins Ray as configured."""
+    import ray
     from pbtnas.engine.execution import ActorPool, default_workers, ensure_ray
 
     run = RunDir(run_dir)
@@ -111,18 +131,20 @@ def run_search(cfg: SearchConfig, space: Any, run_dir: Path, resume: bool = Fals
     try:
         ensure_ray(cfg.address)
         workers = cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member)
-        pool = ActorPool(
-            workers,
-            {
-                "space_loader": space_loader_of(space),
-                "space_json": space.to_json(),
-                "task_name": cfg.task,
-                "task_options": cfg.task_options,
-                "workdir": str(run.root / "workdirs"),
-            },
-            cfg.cpus_per_member,
-            cfg.gpus_per_member,
-        )
+        runner_kwargs = {
+            "space_loader": space_loader_of(space),
+            "space_json": space.to_json(),
+            "task_name": cfg.task,
+            "task_options": cfg.task_options,
+            "workdir": str(run.root / "workdirs"),
+        }
+        key = (ray.get_runtime_context().get_job_id(), workers, cfg.cpus_per_member, cfg.gpus_per_member)
+        pool = _KEPT_POOLS.pop(key, None) if keep_workers else None
+        if pool is not None:
+            pool.reconfigure(runner_kwargs)
+            pool.restarts = 0
+        else:
+            pool = ActorPool(workers, runner_kwargs, cfg.cpus_per_member, cfg.gpus_per_member)
         sink = progress or NullProgress()
         try:
             driver = Driver(cfg, space, run, pool, sink)
@@ -135,7 +157,10 @@ def run_search(cfg: SearchConfig, space: Any, run_dir: Path, resume: bool = Fals
         finally:
             if hasattr(sink, "stop"):
                 sink.stop()
-            pool.shutdown()
+            if keep_workers:
+                _KEPT_POOLS[key] = pool
+            else:
+                pool.shutdown()
         log.info("finished: best fitness %s", summary.best_fitness)
         return summary
     finally:

@@ -22,7 +22,7 @@ from pbtnas.engine.config import SearchConfig
 from pbtnas.engine.execution import ActorPool, TrainJob, TrainOutcome
 from pbtnas.engine.mixing import draw_inherited
 from pbtnas.engine.mutation import draw_mutation
-from pbtnas.engine.population import Member, latest_fitness, stratified_genomes
+from pbtnas.engine.population import Member, json_float, latest_fitness, stratified_genomes
 from pbtnas.engine.rundir import RunDir, atomic_write_json, load_state, save_state
 from pbtnas.engine.schedule import Step
 from pbtnas.engine.seeding import Purpose, derive_seed, rng_for
@@ -194,7 +194,7 @@ class Driver:
                 {
                     "slot": m.slot,
                     "uid": m.uid,
-                    "fitness": m.fitness[-1][1],
+                    "fitness": json_float(m.fitness[-1][1]),
                     "status": m.status,
                     "metrics": report.get("metrics", {}),
                     "train_seconds": report.get("train_seconds"),
@@ -257,7 +257,7 @@ class Driver:
                 "slot": slot,
                 "child_uid": uid,
                 "replaced_uid": replaced.uid,
-                "replaced_fitness": latest_fitness(replaced),
+                "replaced_fitness": json_float(latest_fitness(replaced)),
                 "base_uid": base.uid,
                 "donor_uid": donor.uid,
             }
@@ -353,7 +353,7 @@ class Driver:
             "events": events,
             "wall_seconds": wall,
         }
-        atomic_write_json(self.run.population_path(epoch), snapshot)
+        atomic_write_json(self.run.population_path(epoch), snapshot)  # strict JSON: infinities are strings
         atomic_write_json(self.run.root / "lineage.json", self.lineage_history)
         progress = {
             "epoch": epoch,

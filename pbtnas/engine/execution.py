@@ -81,6 +81,12 @@ class ActorPool:
         self.restarts = 0
         ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
 
+    def reconfigure(self, runner_kwargs: dict[str, Any]) -> None:
+        """Give every actor a new space and task without restarting its process (imports and Ray worker start-up
+        are the expensive part of an actor); used when one process runs several searches (tests, benchmarks)."""
+        self._kwargs = runner_kwargs
+        ray.get([a.configure.remote(**runner_kwargs) for a in self.actors])
+
     def _new_actor(self) -> Any:
         kwargs = dict(self._kwargs, threads=max(1, int(self._options["num_cpus"])))
         return self._cls.options(**self._options).remote(**kwargs)

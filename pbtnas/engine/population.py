@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Member", "MemberStatus", "latest_fitness", "stratified_genomes"]
+__all__ = ["Member", "MemberStatus", "json_float", "latest_fitness", "stratified_genomes"]
 
 MemberStatus = Literal["ok", "failed"]
 
@@ -42,7 +42,7 @@ class Member:
             "uid": self.uid,
             "genome": list(self.genome),
             "lineage": [list(x) for x in self.lineage],
-            "fitness": [[e, _json_float(f)] for e, f in self.fitness],
+            "fitness": [[e, json_float(f)] for e, f in self.fitness],
             "status": self.status,
             "born_epoch": self.born_epoch,
             "origin": self.origin,
@@ -72,7 +72,7 @@ def latest_fitness(member: Member) -> float:
     return value if math.isfinite(value) else -math.inf
 
 
-def _json_float(x: float) -> float | str:
+def json_float(x: float) -> float | str:
     # JSON has no infinities or NaN; keep them readable and exact.
     if math.isfinite(x):
         return x

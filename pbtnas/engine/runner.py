@@ -50,6 +50,16 @@ class MemberRunner:
         threads: int = 1,
     ) -> None:
         torch.set_num_threads(max(1, threads))
+        self.configure(space_loader, space_json, task_name, task_options, workdir)
+
+    def configure(
+        self,
+        space_loader: str,
+        space_json: str,
+        task_name: str,
+        task_options: dict[str, Any],
+        workdir: str | None = None,
+    ) -> None:
         self.space = load_space(space_loader, space_json)
         task_cls = get_task(task_name)
         options = task_cls.Options.model_validate(task_options)
