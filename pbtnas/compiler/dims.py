@@ -27,20 +27,21 @@ def _mono_mul(a: Monomial, b: Monomial) -> Monomial:
 
 @dataclass(frozen=True)
 class Dim:
-    terms: tuple[tuple[Monomial, Fraction], ...]  # sorted, no zero coefficients
+    terms: tuple[tuple[Monomial, int | Fraction], ...]  # sorted, no zero coefficients
 
     # -- construction ---------------------------------------------------------------------------------------------
+    # Coefficients are ints where possible (Fraction only for true fractions): int arithmetic is much faster.
     @staticmethod
-    def _make(terms: Mapping[Monomial, Fraction]) -> "Dim":
-        return Dim(tuple(sorted((m, c) for m, c in terms.items() if c != 0)))
+    def _make(terms: Mapping[Monomial, Fraction | int]) -> "Dim":
+        return Dim(tuple(sorted((m, _norm(c)) for m, c in terms.items() if c != 0)))
 
     @staticmethod
     def const(value: int | Fraction) -> "Dim":
-        return Dim._make({(): Fraction(value)})
+        return Dim((((), _norm(value)),)) if value != 0 else Dim(())
 
     @staticmethod
     def sym(name: str) -> "Dim":
-        return Dim._make({((name, 1),): Fraction(1)})
+        return Dim(((((name, 1),), 1),))
 
     # -- queries --------------------------------------------------------------------------------------------------
     @property
@@ -51,7 +52,7 @@ class Dim:
     def value(self) -> Fraction:
         if not self.is_const:
             raise ValueError(f"{self} is not a constant")
-        return self.terms[0][1] if self.terms else Fraction(0)
+        return Fraction(self.terms[0][1]) if self.terms else Fraction(0)
 
     def int_value(self) -> int:
         v = self.value
@@ -64,7 +65,7 @@ class Dim:
         return frozenset(s for m, _ in self.terms for s, _ in m)
 
     def is_integral(self) -> bool:
-        return not self.is_const or self.value.denominator == 1
+        return not self.is_const or isinstance(self.value, int) or self.value.denominator == 1
 
     def as_single_symbol(self) -> str | None:
         """The symbol name when this dim is exactly one symbol with coefficient 1 (a pattern variable)."""
@@ -82,7 +83,7 @@ class Dim:
         other = as_dim(other)
         acc = self._dict()
         for m, c in other.terms:
-            acc[m] = acc.get(m, Fraction(0)) + c
+            acc[m] = acc.get(m, 0) + c
         return Dim._make(acc)
 
     __radd__ = __add__
@@ -102,7 +103,7 @@ class Dim:
         for m1, c1 in self.terms:
             for m2, c2 in other.terms:
                 m = _mono_mul(m1, m2)
-                acc[m] = acc.get(m, Fraction(0)) + c1 * c2
+                acc[m] = acc.get(m, 0) + c1 * c2
         return Dim._make(acc)
 
     __rmul__ = __mul__
@@ -111,16 +112,16 @@ class Dim:
         d = as_dim(divisor)
         if not d.is_const or d.value == 0:
             raise ZeroDivisionError if d.is_const else ValueError("division by a symbolic dimension")
-        return Dim._make({m: c / d.value for m, c in self.terms})
+        return Dim._make({m: Fraction(c) / d.value for m, c in self.terms})
 
     def floordiv(self, divisor: "Dim | int") -> "Dim":
         d = as_dim(divisor)
         if not d.is_const or d.value == 0:
             raise ZeroDivisionError if d.is_const else ValueError("division by a symbolic dimension")
         s = d.value
-        const = self._dict().get((), Fraction(0))
-        rest = Dim._make({m: c / s for m, c in self.terms if m != ()})
-        return rest + Dim.const(Fraction(const // s))
+        const = self._dict().get((), 0)
+        rest = Dim._make({m: Fraction(c) / s for m, c in self.terms if m != ()})
+        return rest + Dim.const(int(const // s))
 
     def mod(self, divisor: "Dim | int") -> "Dim":
         d = as_dim(divisor)
@@ -144,8 +145,8 @@ class Dim:
         for mono, coef in self.terms:
             term = Dim.const(coef)
             for sym, p in mono:
-                base = values.get(sym, Dim.sym(sym))
-                term = term * base.pow(p)
+                base = values.get(sym) or Dim.sym(sym)
+                term = term * (base if p == 1 else base.pow(p))
             out = out + term
         return out
 
@@ -170,11 +171,17 @@ class Dim:
         return text
 
     def to_json(self) -> list:
-        return [[[list(p) for p in m], [c.numerator, c.denominator]] for m, c in self.terms]
+        return [[[list(p) for p in m], [Fraction(c).numerator, Fraction(c).denominator]] for m, c in self.terms]
 
     @staticmethod
     def from_json(data: list) -> "Dim":
         return Dim._make({tuple((s, int(p)) for s, p in m): Fraction(n, d) for m, (n, d) in data})
+
+
+def _norm(c: int | Fraction) -> int | Fraction:
+    if isinstance(c, Fraction) and c.denominator == 1:
+        return int(c.numerator)
+    return c
 
 
 def _short(sym: str) -> str:

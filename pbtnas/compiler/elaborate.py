@@ -186,6 +186,9 @@ class Elaborator:
         self._instance_stack: list[str] = []
         self._seen_diags: set = set()
         self._option_index = -1
+        self._gene_by_name: dict[str, GeneDef] = {}
+        self._slot_bindings: set = set()
+        self._shape_memo: dict = {}
 
     # -- diagnostics helpers ------------------------------------------------------------------------------------------
     def error(self, code: str, message: str, span: Span | None, **kw) -> None:
@@ -259,7 +262,13 @@ class Elaborator:
                 value = default
             self.consts[decl.name] = value
             return
-        value = self._static(decl.expr, Scope("", "", {}))
+        if isinstance(decl.expr, ast.Name) and decl.expr.id not in self.consts:
+            value: Any = decl.expr.id  # `const mode = bilinear`: a name constant
+        else:
+            value = self._static(decl.expr, Scope("", "", {}))
+        if _is_layer(value):
+            self.error("E0105", f"constant `{decl.name}` must be a number or a name", decl.expr.span)
+            value = None
         if isinstance(value, Dim) and not value.is_const:
             self.error("E0105", f"constant `{decl.name}` must be a number or a name", decl.expr.span)
             value = None
@@ -296,9 +305,20 @@ class Elaborator:
             if a.name is None:
                 self.error("E0104", "initialisation arguments are named (gain=, mean=, std=, bias=, a=, b=)", a.span)
                 continue
-            v = self._static(a.value, Scope("", "", {}))
-            if isinstance(v, Dim):
-                v = float(v.value) if v.is_const else None
+            if isinstance(a.value, ast.Name) and a.value.id not in self.consts:
+                v: Any = a.value.id  # gain=relu: a name torch's calculate_gain knows
+                if a.name != "gain" or v not in ("relu", "tanh", "linear", "sigmoid", "leaky_relu", "selu"):
+                    self.error("E0106", f"`{v}` is not a valid `{a.name}`", a.value.span,
+                               hint="gains by name: relu, tanh, linear, sigmoid, leaky_relu, selu")
+                    continue
+            else:
+                v = self._static(a.value, Scope("", "", {}))
+                if isinstance(v, Dim):
+                    v = float(v.value) if v.is_const else None
+            if a.name not in ("gain", "mean", "std", "bias", "a", "b", "value"):
+                self.error("E0104", f"initialisation has no argument `{a.name}`", a.span,
+                           expected="gain, mean, std, bias, a, b or value")
+                continue
             args[a.name] = v
         self.init[decl.kind] = (decl.scheme, args)
 
@@ -508,7 +528,10 @@ class Elaborator:
         return OpL(spec, values, span) if ok else None
 
     def _check_arg(self, spec: OpSpec, p, expr: ast.Expr, scope: Scope) -> Any:
-        v = self._static(expr, scope)
+        if p.kind in ("choice", "bool") and isinstance(expr, ast.Name) and self._lookup(expr.id, scope) is None:
+            v: Any = expr.id  # a bare name is a literal here: mode=nearest, sn=on, kind=relu
+        else:
+            v = self._static(expr, scope)
         if v is None:
             return _BAD
         where = f"argument `{p.name}` of `{spec.name}`"
@@ -712,6 +735,14 @@ class Elaborator:
 
     def _declare_gene(self, stmt, scope: Scope) -> GeneDef | None:
         name = f"{scope.prefix}.{stmt.name}"
+        if name in self._gene_by_name:  # the same instance checked again for another input shape
+            return self._gene_by_name[name]
+        gene = self._new_gene(stmt, scope, name)
+        if gene is not None:
+            self._gene_by_name[name] = gene
+        return gene
+
+    def _new_gene(self, stmt, scope: Scope, name: str) -> GeneDef | None:
         if isinstance(stmt, ast.ParamInline):
             values = self._literal_values(stmt.values, stmt.span)
         elif isinstance(stmt, ast.ParamRef):
@@ -770,7 +801,7 @@ class Elaborator:
                 return
             gscope = Scope(gene.name, scope.var_prefix, {}, in_options=True)
             for sv in group.shape_vars:
-                gscope.names[sv.id] = Dim.sym(f"${gene.name}.{sv.id}")
+                gscope.names[sv.id] = Dim.sym(f"${sv.id}")
             if len(stmt.args) > len(group.params):
                 self.error("E0104", f"option group `{group.name}` takes {len(group.params)} argument(s)", stmt.span,
                            found=str(len(stmt.args)), expected=str(len(group.params)))
@@ -805,7 +836,7 @@ class Elaborator:
             # inline slots use the enclosing block's shape variables, but checked generically
             for k, v in list(gscope.names.items()):
                 if isinstance(v, Dim) and v.as_single_symbol() == f"${scope.prefix}.{k}":
-                    gscope.names[k] = Dim.sym(f"${gene.name}.{k}")
+                    gscope.names[k] = Dim.sym(f"${k}")
         ins, outs = self._shape(in_type, gscope), self._shape(out_type, gscope)
         if ins is None or outs is None:
             return
@@ -971,13 +1002,20 @@ class Elaborator:
                 if not d.is_integral():
                     self.error("E0212", f"shape variable `{v.rsplit('.', 1)[-1]}` of `{name}` would be {d}",
                                call.span, hint="the input size must be divisible by every stride inside the block")
+            # The body is checked with this binding's sizes: blocks are instantiated at concrete shapes, while
+            # option groups (checked per slot, with free shape variables) carry the "for every H" proof.
             inner = Scope(prefix, var_prefix, dict(base.names), binding={**scope.binding, **binding})
+            for sv in block.shape_vars:
+                if f"${prefix}.{sv.id}" in binding:
+                    inner.names[sv.id] = binding[f"${prefix}.{sv.id}"]
             for p, val, var in tensor_args:
                 alts = groups[key].get(p.name)
                 if p.name in groups[key]:
-                    pattern = self._shape(p.shape, base)
-                    tv = TVal(tuple(Alt(pattern if a.shape is not None else None, a.guard)
-                                    for a in dict.fromkeys(alts)))
+                    # Inside the block only the input's shape and presence matter: dropping the guards of the
+                    # genes upstream keeps the alternatives from multiplying block after block.
+                    pattern = self._shape(p.shape, inner)
+                    presence = {a.shape is not None for a in alts}
+                    tv = TVal(tuple(Alt(pattern if present else None, Cube()) for present in sorted(presence)))
                 else:
                     tv = TVal.absent()
                 inner.names[p.name] = TensorRef(var or f"{var_prefix}{p.name}", tv)
@@ -1298,7 +1336,7 @@ class Elaborator:
                 alts.append(a)
                 continue
             try:
-                out = layer.spec.shape(a.shape, shape_args)
+                out = self._shape_rule(layer.spec, a.shape, shape_args)
             except ShapeError as err:
                 self.error("E0206", f"`{layer.spec.name}` cannot take this input: {err.message}", layer.span,
                            found=shape_str(a.shape), hint=err.hint)
@@ -1313,6 +1351,14 @@ class Elaborator:
             alts.append(Alt(out, a.guard))
         ir = {"t": "op", "path": path, "op": layer.spec.name, "args": layer.args}
         return TVal(simplify(alts, self.n_options)), ir
+
+    def _shape_rule(self, spec: OpSpec, shape: tuple[Dim, ...], args: dict) -> tuple[Dim, ...]:
+        """Shape rules are pure, and option groups repeat the same ops on the same symbolic shapes: memoise."""
+        key = (spec.name, shape, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in args.items()))
+        hit = self._shape_memo.get(key)
+        if hit is None:
+            hit = self._shape_memo[key] = spec.shape(shape, args)
+        return hit
 
     def _apply_slot(self, layer: SlotL, x: TVal, counter: _Counter, scope: Scope) -> tuple[TVal, Any]:
         gene = layer.gene
@@ -1335,13 +1381,15 @@ class Elaborator:
                            hint=_shape_hint(a.shape, gene.in_pattern))
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
-            for path, option, sym_in, spec, args in gene.option_ops:
-                concrete = tuple(d.subst(binding).subst(scope.binding) for d in sym_in)
-                cargs = {k: (v.subst(binding).subst(scope.binding) if isinstance(v, Dim) else v)
-                         for k, v in args.items()}
-                rec = self.ops.setdefault(f"{path}#{option}", OpRecord(path, spec, slot=gene, option=option))
-                rec.in_shapes.append(concrete)
-                rec.param_dims.append(tuple(spec.param_dims(concrete, cargs)))
+            seen_key = (gene.index, tuple(sorted(binding.items())))
+            if seen_key not in self._slot_bindings:  # a slot reused with the same input records its ops once
+                self._slot_bindings.add(seen_key)
+                for path, option, sym_in, spec, args in gene.option_ops:
+                    concrete = tuple(d.subst(binding) for d in sym_in)
+                    cargs = {k: (v.subst(binding) if isinstance(v, Dim) else v) for k, v in args.items()}
+                    rec = self.ops.setdefault(f"{path}#{option}", OpRecord(path, spec, slot=gene, option=option))
+                    rec.in_shapes.append(concrete)
+                    rec.param_dims.append(tuple(spec.param_dims(concrete, cargs)))
             out = tuple(d.subst(binding) for d in gene.out_pattern)
             if present:
                 g = a.guard & c if (c := Cube.of(gene, present, n)) is not None else None
