@@ -1,0 +1,17 @@
+"""The pbtnas command-line interface."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural architecture search with PBT-NAS.")
+
+# --- engine commands: search, soup (owned by pbtnas/engine; implementations in pbtnas/engine/cli_commands.py) ---
+from pbtnas.engine.cli_commands import register as _register_engine_commands  # noqa: E402
+
+_register_engine_commands(app)
+# --- end of engine commands ---
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,140 @@
+"""The typer wiring of ``pbtnas search`` and ``pbtnas soup``; ``register(app)`` adds them to the main CLI.
+
+Every option exists in the TOML config file under the same name with underscores (``--cpus-per-member`` is
+``cpus_per_member``); an option given on the command line wins over the file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from pbtnas.engine.commands import UserError, search, soup
+
+__all__ = ["register", "search_command", "soup_command"]
+
+err_console = Console(stderr=True)
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"{what} expects NAME=VALUE, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def _schedule(items: list[str] | None) -> list[dict[str, int]]:
+    rules = []
+    for item in items or []:
+        until, sep, step = item.partition(":")
+        if not sep or not until.strip().isdigit() or not step.strip().isdigit():
+            raise UserError(f"--step-schedule expects UNTIL_EPOCH:STEP (e.g. 150:20), got {item!r}")
+        rules.append({"until_epoch": int(until), "step": int(step)})
+    return rules
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def search_command(
+    space: Optional[str] = typer.Argument(None, help="the .nas file to search (or a compiled space .json)"),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with any of these options"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue this run directory from its last step"),
+    task: Optional[str] = typer.Option(None, help="classify | gan | rl | module:Class  [default: classify]"),
+    task_option: Optional[list[str]] = typer.Option(None, "--task-option", help="KEY=VALUE for the task (repeat)"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="NAME=VALUE: a constant of the space (repeat)"),
+    algorithm: Optional[str] = typer.Option(None, help="pbtnas | random | mutation  [default: pbtnas]"),
+    population: Optional[int] = typer.Option(None, help="N, members trained in parallel  [default: 8]"),
+    epochs: Optional[int] = typer.Option(None, help="training budget of every member  [default: 20]"),
+    step: Optional[int] = typer.Option(None, help="e_step: epochs between selections  [default: 2]"),
+    step_schedule: Optional[list[str]] = typer.Option(
+        None, "--step-schedule", help="UNTIL:STEP, steps of STEP epochs until epoch UNTIL (repeat)"
+    ),
+    seed: Optional[int] = typer.Option(None, help="the one seed of the run  [default: 0]"),
+    tau: Optional[float] = typer.Option(None, help="fraction replaced / used as parents  [default: 0.25]"),
+    mix_probability: Optional[float] = typer.Option(None, help="per-gene donor probability  [default: 0.25]"),
+    shrink_perturb: Optional[str] = typer.Option(
+        None, help="LAMBDA,GAMMA; default 0.4,0.1 for pbtnas, off for random (given: random + shrink-perturb)"
+    ),
+    mix_with_self: Optional[bool] = typer.Option(None, "--mix-with-self/--no-mix-with-self",
+                                                 help="ablation: donor = base"),
+    out: Optional[str] = typer.Option(None, help="run directory  [default: runs/<space>-<algorithm>-<time>]"),
+    address: Optional[str] = typer.Option(None, help="join this Ray cluster ('auto' for the local one)"),
+    workers: Optional[int] = typer.Option(None, help="Ray actors training members  [default: as resources allow]"),
+    cpus_per_member: Optional[float] = typer.Option(None, help="CPUs of one worker  [default: 1]"),
+    gpus_per_member: Optional[float] = typer.Option(None, help="GPUs of one worker, may be fractional  [default: 0]"),
+    max_retries: Optional[int] = typer.Option(None, help="retrainings after a worker dies  [default: 2]"),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="show the progress bar"),
+) -> None:
+    """Search a space with PBT-NAS (or a baseline) on Ray."""
+    try:
+        values: dict[str, Any] = {
+            "space": space, "task": task, "algorithm": algorithm, "population": population, "epochs": epochs,
+            "step": step, "seed": seed, "tau": tau, "mix_probability": mix_probability,
+            "shrink_perturb": shrink_perturb, "mix_with_self": mix_with_self, "out": out, "address": address,
+            "workers": workers, "cpus_per_member": cpus_per_member, "gpus_per_member": gpus_per_member,
+            "max_retries": max_retries, "progress": progress,
+        }
+        values = {k: v for k, v in values.items() if v is not None}
+        if set_:
+            values["overrides"] = _pairs(set_, "--set")
+        if task_option:
+            values["task_options"] = {k: _json_or_text(v) for k, v in _pairs(task_option, "--task-option").items()}
+        if step_schedule:
+            values["step_schedule"] = _schedule(step_schedule)
+        summary, run_dir = search(values, config, resume)
+    except UserError as err:
+        _fail(str(err))
+        return
+    except KeyboardInterrupt:
+        _fail("interrupted; the last complete step is saved: continue with `pbtnas search --resume RUN_DIR`", 130)
+        return
+    console = Console()
+    console.print(f"best fitness [bold]{summary.best_fitness:.6g}[/] in {summary.wall_seconds:.1f} s "
+                  f"({summary.workers} workers, {summary.failures} failed members, {summary.restarts} worker restarts)")
+    console.print(f"run directory: {run_dir}   load it with pbtnas.load({str(run_dir)!r})")
+
+
+def soup_command(
+    run_dir: Path = typer.Argument(..., help="a finished run directory"),
+    target: Optional[str] = typer.Option(None, help="average only this network (e.g. encoder)"),
+    name: Optional[str] = typer.Option(None, help="output folder in the run  [default: soup or soup_<target>]"),
+) -> None:
+    """Greedy model soup of the final members that share the best genome (paper §5.5)."""
+    try:
+        info = soup(run_dir, target, name)
+    except UserError as err:
+        _fail(str(err))
+        return
+    Console().print(
+        f"soup of {len(info['ingredients'])}/{len(info['candidates'])} members: fitness {info['fitness']:.6g} "
+        f"(best member alone {info['best_member_fitness']:.6g}) -> {info['folder']}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search_command)
+    app.command("soup")(soup_command)
+
+
+if __name__ == "__main__":  # python -m pbtnas.engine.cli_commands (without the main CLI)
+    _app = typer.Typer(add_completion=False, no_args_is_help=True)
+    register(_app)
+    _app(args=sys.argv[1:])
