@@ -174,3 +174,12 @@ def test_bad_space_or_options_are_explained(gan_cache: Path) -> None:
     cifar = GanOptions.from_preset("paper", data_root=".")
     assert (cifar.d_batch, cifar.g_batch, cifar.lr, cifar.betas, cifar.eps, cifar.ema_decay, cifar.n_critic,
             cifar.fid_images) == (40, 80, 2e-4, (0.0, 0.9), 1e-4, 0.999, 5, 5000)
+
+
+def test_hinge_losses_by_hand() -> None:
+    from pbtnas.tasks.gan.training import hinge_d_loss, hinge_g_loss
+
+    real, fake = torch.tensor([[2.0], [0.5]]), torch.tensor([[-3.0], [0.0]])
+    # real: relu(1-2)=0, relu(1-0.5)=0.5 -> 0.25; fake: relu(1-3)=0, relu(1+0)=1 -> 0.5
+    assert float(hinge_d_loss(real, fake)) == pytest.approx(0.75)
+    assert float(hinge_g_loss(fake)) == pytest.approx(1.5)

@@ -36,19 +36,26 @@ from pbtnas.tasks.gan.outputs import GanScores, evaluate_generator, fid_of_gener
 from pbtnas.tasks.gan.training import LoopConfig, run_epochs
 from pbtnas.tasks.optim_state import load_named_state, named_state
 
-__all__ = ["GanTask"]
+__all__ = ["GanTask", "int_constant"]
 
 
 def _cpu(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}
 
 
-def _constant(space: Any, name: str) -> Any:
+def int_constant(space: Any, name: str) -> int:
     constants = getattr(space, "constants", {}) or {}
     if name not in constants:
         raise ValueError(f"the GAN task needs the constant {name!r} in space {getattr(space, 'name', '?')!r} "
                          f"(it has: {', '.join(sorted(constants)) or 'none'})")
-    return constants[name]
+    value = constants[name]
+    if hasattr(value, "int_value"):  # a derived constant the compiler keeps as a (constant) symbolic dimension
+        value = value.int_value()
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"the constant {name!r} of space {getattr(space, 'name', '?')!r} must be an integer, "
+                         f"got {value!r}") from None
 
 
 class GanTask:
@@ -71,8 +78,8 @@ class GanTask:
         if set(getattr(space, "networks", ("generator", "discriminator"))) != {"generator", "discriminator"}:
             raise ValueError(f"the GAN task needs a space with networks generator and discriminator, "
                              f"space {getattr(space, 'name', '?')!r} has {space.networks}")
-        self.latent_dim = int(_constant(space, "latent_dim"))
-        self.image_size = int(options.image_size or _constant(space, "img_size"))
+        self.latent_dim = int_constant(space, "latent_dim")
+        self.image_size = options.image_size or int_constant(space, "img_size")
         if options.device == "auto":
             self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         else:

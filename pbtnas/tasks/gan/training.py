@@ -116,11 +116,18 @@ def run_epochs(
             z = torch.randn(real.shape[0], cfg.latent_dim, generator=rng).to(device, non_blocking=True)
             with torch.no_grad():
                 fake = gen_net(z)
-            real_logits, fake_logits = dis_net(real), dis_net(fake)
-            loss_d = hinge_d_loss(real_logits, fake_logits)
+            # The two halves of the hinge loss are back-propagated one after the other, before the step: the
+            # gradient is that of their sum, each half's graph is freed early, and a spectral norm whose power
+            # iteration updates its buffers in place during the second forward cannot invalidate the first graph.
             opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
+            real_logits = dis_net(real)
+            loss_real = F.relu(1.0 - real_logits).mean()
+            loss_real.backward()
+            fake_logits = dis_net(fake)
+            loss_fake = F.relu(1.0 + fake_logits).mean()
+            loss_fake.backward()
             opt_d.step()
+            loss_d = loss_real.detach() + loss_fake.detach()
             sums[0] += loss_d.detach()
             sums[2] += real_logits.detach().mean()
             sums[3] += fake_logits.detach().mean()
