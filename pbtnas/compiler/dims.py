@@ -186,7 +186,7 @@ def _norm(c: int | Fraction) -> int | Fraction:
 
 def _short(sym: str) -> str:
     """Show `cell1.H` as `H` in messages; the qualified name only disambiguates internally."""
-    return sym.rsplit(".", 1)[-1]
+    return sym.rsplit(".", 1)[-1].lstrip("$")
 
 
 def as_dim(x: "Dim | int | Fraction") -> Dim:

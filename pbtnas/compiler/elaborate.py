@@ -269,9 +269,14 @@ class Elaborator:
         if _is_layer(value):
             self.error("E0105", f"constant `{decl.name}` must be a number or a name", decl.expr.span)
             value = None
-        if isinstance(value, Dim) and not value.is_const:
-            self.error("E0105", f"constant `{decl.name}` must be a number or a name", decl.expr.span)
-            value = None
+        if isinstance(value, Dim):
+            if not value.is_const:
+                self.error("E0105", f"constant `{decl.name}` must be a number or a name", decl.expr.span)
+                value = None
+            elif value.value.denominator == 1:
+                value = int(value.value)
+            else:
+                value = float(value.value)
         if value is not None:
             self.consts[decl.name] = value
 
@@ -691,6 +696,7 @@ class Elaborator:
                 if gene is not None:
                     gene_stmts[stmt.name] = gene
                     scope.names[stmt.name] = gene
+        has_return = any(isinstance(s, ast.Return) for s in decl.body)
         assigned: dict[str, Span] = {}
         pending = {s.name: s.span for s in decl.body if isinstance(s, ast.Assign)}
         result = None
@@ -716,7 +722,7 @@ class Elaborator:
                     self.error("E0102", "a second `return`", stmt.span)
                     continue
                 result = self._result(stmt.expr, scope, pending)
-        if result is None:
+        if result is None and not has_return:
             self.error("E0211", f"`{decl.name}` has no `return`", decl.span,
                        hint="end the body with `return <tensor>`")
         return result
@@ -1476,7 +1482,8 @@ def _shape_hint(found: tuple[Dim, ...], expected: tuple[Dim, ...]) -> str | None
         if f == e:
             continue
         if i == 0 and len(found) == 3:
-            return f"the channel counts differ ({f} vs {e}): set the layer's `out` to {e}"
+            return (f"the channel counts differ ({f} vs {e}): the layer producing it should have `out` = {e}, "
+                    f"or add a conv(out={e}) before this point")
         diff = f - e
         if diff.is_const:
             return (f"dimension {i} is off by {diff.value}: for a k x k conv with stride 1 use pad = (k-1)/2 "
