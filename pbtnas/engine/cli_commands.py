@@ -18,7 +18,7 @@ from pbtnas.engine.commands import UserError, search, soup
 
 __all__ = ["register", "search_command", "soup_command"]
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # messages stay greppable
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
