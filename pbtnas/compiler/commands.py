@@ -120,7 +120,28 @@ def compile_cmd(
     n_weighted = sum(g.owns_weights for g in space.genes)
     console.print(f"genes: {len(space.genes)} ({n_weighted} own weights)   networks: {', '.join(space.networks)}")
     console.print(f"size: {space.size_text()}")
+    for group in linked_groups(space):
+        console.print("linked (their weights cannot be separated; mixing copies them together): "
+                      + ", ".join(space.genes[i].name for i in group))
     console.print(f"artifact: {target}")
+
+
+def linked_groups(space: CompiledSpace) -> list[list[int]]:
+    """Connected components of the `linked` relation, each sorted; singletons left out."""
+    seen: set[int] = set()
+    groups = []
+    for g in space.genes:
+        if g.index in seen or not g.linked:
+            continue
+        stack, group = [g.index], set()
+        while stack:
+            i = stack.pop()
+            if i not in group:
+                group.add(i)
+                stack.extend(space.genes[i].linked)
+        seen |= group
+        groups.append(sorted(group))
+    return groups
 
 
 def check_cmd(
