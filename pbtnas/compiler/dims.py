@@ -171,7 +171,8 @@ class Dim:
         return text
 
     def to_json(self) -> list:
-        return [[[list(p) for p in m], [Fraction(c).numerator, Fraction(c).denominator]] for m, c in self.terms]
+        return [[[list(p) for p in m], [c, 1] if isinstance(c, int) else [c.numerator, c.denominator]]
+                for m, c in self.terms]
 
     @staticmethod
     def from_json(data: list) -> "Dim":

@@ -1390,9 +1390,11 @@ class Elaborator:
             seen_key = (gene.index, tuple(sorted(binding.items())))
             if seen_key not in self._slot_bindings:  # a slot reused with the same input records its ops once
                 self._slot_bindings.add(seen_key)
+                memo: dict[Dim, Dim] = {}
+                sub = lambda d: memo[d] if d in memo else memo.setdefault(d, d.subst(binding))  # noqa: E731
                 for path, option, sym_in, spec, args in gene.option_ops:
-                    concrete = tuple(d.subst(binding) for d in sym_in)
-                    cargs = {k: (v.subst(binding) if isinstance(v, Dim) else v) for k, v in args.items()}
+                    concrete = tuple(sub(d) for d in sym_in)
+                    cargs = {k: (sub(v) if isinstance(v, Dim) else v) for k, v in args.items()}
                     rec = self.ops.setdefault(f"{path}#{option}", OpRecord(path, spec, slot=gene, option=option))
                     rec.in_shapes.append(concrete)
                     rec.param_dims.append(tuple(spec.param_dims(concrete, cargs)))
