@@ -60,15 +60,17 @@ class Genome:
 
 
 def _serialise_value(v: Any) -> Any:
-    if isinstance(v, GeneDef):
-        return {"gene": v.index}
-    if isinstance(v, Dim):
-        return {"dim": v.to_json()}
-    if isinstance(v, list):
-        return [_serialise_value(x) for x in v]
-    if isinstance(v, dict):
+    """IR with GeneDef/Dim objects -> plain JSON data (exact type tests: this runs over every IR node)."""
+    t = type(v)
+    if t is dict:
         # IR nodes name their gene directly (`{"t": "slot", "gene": 3}`); op arguments wrap it (`{"gene": 3}`)
-        return {k: (x.index if k == "gene" and isinstance(x, GeneDef) else _serialise_value(x)) for k, x in v.items()}
+        return {k: (x.index if k == "gene" and type(x) is GeneDef else _serialise_value(x)) for k, x in v.items()}
+    if t is list or t is tuple:
+        return [_serialise_value(x) for x in v]
+    if t is GeneDef:
+        return {"gene": v.index}
+    if t is Dim:
+        return {"dim": v.to_json()}
     return v
 
 
