@@ -145,8 +145,21 @@ class RunDir:
                 shutil.rmtree(d, ignore_errors=True)
 
     def write_best(self, which: str, model: dict[str, Any], genome_json: dict[str, Any], info: dict[str, Any]) -> None:
-        d = self.root / which
-        d.mkdir(parents=True, exist_ok=True)
-        save_state(d / "model.pt", model)
-        atomic_write_json(d / "genome.json", genome_json)
-        atomic_write_json(d / "info.json", info)
+        """Write RUN/<which>/ (model.pt, genome.json, info.json) as a unit: a staging folder renamed into place,
+        so the three files always belong together."""
+        final = self.root / which
+        staging = self.root / f".{which}.partial"
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        save_state(staging / "model.pt", model)
+        atomic_write_json(staging / "genome.json", genome_json)
+        atomic_write_json(staging / "info.json", info)
+        old = self.root / f".{which}.old"
+        if old.exists():
+            shutil.rmtree(old)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(staging, final)
+        _fsync_dir(self.root)
+        shutil.rmtree(old, ignore_errors=True)

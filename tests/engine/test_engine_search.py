@@ -247,3 +247,19 @@ def test_dead_worker_is_restarted_and_resume_after_sigkill_is_identical(ray_sess
     assert json.loads((killed / "best" / "info.json").read_text()) == json.loads(
         (reference / "best" / "info.json").read_text()
     )
+
+
+def test_soup_of_a_finished_run(pbtnas_run: Path) -> None:
+    from pbtnas.engine.commands import soup
+
+    info = soup(pbtnas_run)
+    final = snapshots(pbtnas_run)[6]["members"]
+    best = max(final, key=lambda m: (m["fitness"][-1][1], -m["slot"]))
+    same = [m["uid"] for m in sorted(final, key=lambda m: (-m["fitness"][-1][1], m["slot"]))
+            if m["genome"] == best["genome"]]
+    assert info["candidates"] == same and info["ingredients"][0] == best["uid"]
+    assert info["best_member_fitness"] == best["fitness"][-1][1]  # classify evaluation is deterministic
+    assert info["fitness"] >= info["best_member_fitness"]
+    assert len(info["trials"]) == len(same) - 1
+    module, genome = pbtnas.load(pbtnas_run, "soup")
+    assert list(genome.values) == best["genome"]
