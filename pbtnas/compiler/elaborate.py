@@ -189,6 +189,7 @@ class Elaborator:
         self._gene_by_name: dict[str, GeneDef] = {}
         self._slot_bindings: set = set()
         self._shape_memo: dict = {}
+        self._slot_templates: dict = {}
 
     # -- diagnostics helpers ------------------------------------------------------------------------------------------
     def error(self, code: str, message: str, span: Span | None, **kw) -> None:
@@ -836,7 +837,15 @@ class Elaborator:
                     v.used = True
                 gscope.names[p.name] = v
             in_type, out_type, options = group.in_type, group.out_type, group.options
+            # Slots of the same group with the same arguments have the same options: check them once.
+            template_key = (group.name, tuple((k, id(v) if isinstance(v, (GeneDef, ast.OptionsDecl)) else v)
+                                              for k, v in gscope.names.items()))
+            template = self._slot_templates.get(template_key)
+            if template is not None:
+                _copy_slot(template, gene)
+                return
         else:
+            template_key = None
             gscope = Scope(gene.name, scope.var_prefix, dict(scope.names), in_options=True)
             in_type, out_type, options = stmt.in_type, stmt.out_type, stmt.options
             # inline slots use the enclosing block's shape variables, but checked generically
@@ -882,6 +891,8 @@ class Elaborator:
                                       f"produce that output for every value of its shape variables",),
                                hint=_shape_hint(shape, outs))
         gene.none_options = frozenset(none_opts)
+        if template_key is not None:
+            self._slot_templates[template_key] = gene
 
     def _assign(self, stmt: ast.Assign, scope: Scope, pending) -> None:
         expr = stmt.expr
@@ -1429,6 +1440,27 @@ class Elaborator:
                         break
 
 
+def _copy_slot(template: GeneDef, gene: GeneDef) -> None:
+    """Give `gene` the checked options of `template`, with module paths moved under `gene`'s name."""
+    old, new = template.name, gene.name
+
+    def rename(path: str) -> str:
+        return new + path[len(old):] if path == old or path.startswith(old + ".") else path
+
+    def copy_ir(node: Any) -> Any:
+        if type(node) is dict:
+            return {k: (rename(v) if k == "path" else v if k == "args" else copy_ir(v)) for k, v in node.items()}
+        if type(node) is list:
+            return [copy_ir(x) for x in node]
+        return node
+
+    gene.in_pattern, gene.out_pattern = template.in_pattern, template.out_pattern
+    gene.none_options = template.none_options
+    gene.weighted_options = set(template.weighted_options)
+    gene.option_ops = [(rename(p), o, shape, spec, args) for p, o, shape, spec, args in template.option_ops]
+    gene.option_layers = [copy_ir(ir) for ir in template.option_layers]
+
+
 _BAD = object()
 _OP_TEXT = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "pow": "**", "pipe": ">>",
             "otherwise": "??"}
@@ -1486,6 +1518,8 @@ def _shape_hint(found: tuple[Dim, ...], expected: tuple[Dim, ...]) -> str | None
         if i == 0 and len(found) == 3:
             return (f"the channel counts differ ({f} vs {e}): the layer producing it should have `out` = {e}, "
                     f"or add a conv(out={e}) before this point")
+        if len(found) == 1:
+            return f"the feature sizes differ ({f} vs {e}): check the `out` of the last linear layer"
         diff = f - e
         if diff.is_const:
             return (f"dimension {i} is off by {diff.value}: for a k x k conv with stride 1 use pad = (k-1)/2 "
