@@ -35,7 +35,9 @@ class SpectralNormMixin:
                 u = F.normalize(w.mv(v), dim=0, eps=1e-12)
                 self.sn_u.copy_(u)
                 self.sn_v.copy_(v)
-        sigma = torch.dot(self.sn_u, w.mv(self.sn_v))
+        # Clones, as torch's spectral_norm does: the buffers are updated in place by the next training forward,
+        # which must not invalidate the graph of this one (a discriminator sees real and fake batches in turn).
+        sigma = torch.dot(self.sn_u.clone(), w.mv(self.sn_v.clone()))
         return self.weight / sigma
 
 
