@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from pbtnas.compiler.dims import Dim
+from pbtnas.layers.dims import Dim
 from pbtnas.layers.ops import get_op
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from pbtnas.compiler.dims import Dim, shape_str
+from pbtnas.layers.dims import Dim, shape_str
 from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Span

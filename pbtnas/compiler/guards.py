@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Hashable, Iterable
 
-from pbtnas.compiler.dims import Dim
+from pbtnas.layers.dims import Dim
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 from torch import nn
 
 from pbtnas.compiler.builder import Builder
-from pbtnas.compiler.dims import Dim
+from pbtnas.layers.dims import Dim
 from pbtnas.compiler.elaborate import Elaborator, GeneDef, Program
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Diagnostic, DiagnosticError, Source

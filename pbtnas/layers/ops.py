@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from pbtnas.compiler.dims import Dim, as_dim, shape_str
+from pbtnas.layers.dims import Dim, as_dim, shape_str
 from pbtnas.layers import modules as M
 
 REQUIRED = object()
