@@ -355,6 +355,8 @@ class Elaborator:
             return None
         if isinstance(expr, ast.Name):
             v = self._lookup(expr.id, scope)
+            if v is _POISON:
+                return None
             if v is not None:
                 if isinstance(v, GeneDef):
                     v.used = True
@@ -614,9 +616,11 @@ class Elaborator:
                 continue
             shape = self._shape(p.shape, scope)
             if shape is None:
+                scope.names[p.name] = _POISON  # reported; later uses of the input stay quiet
                 continue
             if any(not d.is_const for d in shape):
                 self.error("E0105", "network inputs have fixed sizes (constants only)", p.shape.span)
+                scope.names[p.name] = _POISON
                 continue
             scope.names[p.name] = TensorRef(p.name, TVal.present(shape))
             inputs.append(p.name)
@@ -650,9 +654,11 @@ class Elaborator:
             self.error("E0207", f"{kind} `{decl.name}` returns {len(values)} value(s) but declares {len(outputs)}",
                        decl.out_type.span)
             return
+        ret = next((s for s in decl.body if isinstance(s, ast.Return)), None)
         for value, declared in zip(values, outputs):
             if value.maybe_absent:
-                self.error("E0204", f"the result of {kind} `{decl.name}` may be absent", decl.span,
+                self.error("E0204", f"the result of {kind} `{decl.name}` may be absent",
+                           ret.expr.span if ret is not None else decl.span,
                            notes=tuple(self._when(a.guard) for a in value.alts if a.shape is None)[:3],
                            hint="give a fallback with `??`, e.g. `return sum(a, b) ?? x`")
                 continue
@@ -697,6 +703,8 @@ class Elaborator:
                 if gene is not None:
                     gene_stmts[stmt.name] = gene
                     scope.names[stmt.name] = gene
+                else:
+                    scope.names[stmt.name] = _POISON  # reported; its uses stay quiet
         has_return = any(isinstance(s, ast.Return) for s in decl.body)
         assigned: dict[str, Span] = {}
         pending = {s.name: s.span for s in decl.body if isinstance(s, ast.Assign)}
@@ -898,8 +906,7 @@ class Elaborator:
         expr = stmt.expr
         if isinstance(expr, ast.Call) and expr.fn in self.blocks:
             inst = self._instance(stmt.name, expr, scope, pending)
-            if inst is not None:
-                scope.names[stmt.name] = inst
+            scope.names[stmt.name] = inst if inst is not None else _POISON  # a failed instance was reported
             return
         r = self._tensor(expr, scope, _Counter(f"{scope.prefix}.{stmt.name}"), pending)
         if r is None:
@@ -926,7 +933,7 @@ class Elaborator:
         for a in args:
             if a not in params:
                 self.error("E0104", f"block `{call.fn}` has no parameter `{a}`", args[a].span,
-                           hint=_suggest(a, params))
+                           hint=_suggest(a, params) or f"its parameters: {', '.join(params) or 'none'}")
         prefix = f"{scope.prefix}.{name}"
         var_prefix = f"{scope.var_prefix}{name}/"
         base = Scope(prefix, var_prefix, {})
@@ -1052,8 +1059,12 @@ class Elaborator:
                 first_ir = ir
             outputs = self._out_types(block.out_type, inner)
             if outputs is not None:
-                self._check_result(block, values, outputs)
+                where = ", ".join(f"{v.rsplit('.', 1)[-1]} = {d}" for v, d in binding.items())
+                self._check_result(block, values, outputs,
+                                   f"in instance `{prefix}`" + (f", where {where}" if where else ""))
             sub = dict(binding)
+            if values[0].maybe_absent:  # reported by _check_result: the instance's users need not say it again
+                values[0] = TVal(tuple(Alt(ERR_SHAPE, a.guard) if a.shape is None else a for a in values[0].alts))
             results.append(_subst_tval(values[0], sub))
             for nname, ref in inner.names.items():
                 if isinstance(ref, TensorRef):
@@ -1073,6 +1084,8 @@ class Elaborator:
     def _tensor(self, expr: ast.Expr, scope: Scope, counter: _Counter, pending) -> tuple[TVal, Any] | None:
         if isinstance(expr, ast.Name):
             v = scope.names.get(expr.id)
+            if v is _POISON:
+                return None
             if isinstance(v, TensorRef):
                 return v.value, {"t": "var", "name": v.var}
             if isinstance(v, InstanceRef):
@@ -1092,6 +1105,8 @@ class Elaborator:
                                                if isinstance(x, (TensorRef, InstanceRef))]))
             return None
         if isinstance(expr, ast.Attr):
+            if isinstance(expr.obj, ast.Name) and scope.names.get(expr.obj.id) is _POISON:
+                return None
             if isinstance(expr.obj, ast.Name) and isinstance(scope.names.get(expr.obj.id), InstanceRef):
                 inst = scope.names[expr.obj.id]
                 ref = inst.nodes.get(expr.name)
@@ -1131,6 +1146,8 @@ class Elaborator:
             return self._combine(expr.fn, items, expr.span)
         if isinstance(expr, ast.Call):
             g = scope.names.get(expr.fn)
+            if g is _POISON:
+                return None
             if isinstance(g, GeneDef) and g.kind == "slot":
                 if len(expr.args) != 1 or expr.args[0].name is not None:
                     self.error("E0104", f"slot `{expr.fn}` applies to one tensor: `{expr.fn}(x)`", expr.span)
@@ -1269,6 +1286,8 @@ class Elaborator:
             a = self._cond(c.operand, scope)
             return None if a is None else (a[1], a[0], {"t": "not", "a": a[2]})
         target = scope.names.get(c.name)
+        if target is _POISON:
+            return None
         if isinstance(c, ast.CondName) and isinstance(target, (TensorRef, InstanceRef)):
             ref = target if isinstance(target, TensorRef) else target.nodes[""]
             t = [a.guard for a in ref.value.alts if a.shape is not None]
@@ -1462,6 +1481,7 @@ def _copy_slot(template: GeneDef, gene: GeneDef) -> None:
 
 
 _BAD = object()
+_POISON = object()  # a name whose declaration failed (already reported): its uses report nothing more
 _OP_TEXT = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "pow": "**", "pipe": ">>",
             "otherwise": "??"}
 
@@ -1521,6 +1541,11 @@ def _shape_hint(found: tuple[Dim, ...], expected: tuple[Dim, ...]) -> str | None
         if len(found) == 1:
             return f"the feature sizes differ ({f} vs {e}): check the `out` of the last linear layer"
         diff = f - e
+        if f.is_const and e.is_const and f.value > 0 and e.value > 0 and f != e:
+            big, small = max(f.value, e.value), min(f.value, e.value)
+            if big % small == 0:  # a whole factor apart: a stride or a scale, not a padding
+                return (f"dimension {i} is {f} but must be {e} (a factor of {big // small} apart): check the "
+                        f"stride, pooling or upsampling factor")
         if diff.is_const:
             return (f"dimension {i} is off by {diff.value}: for a k x k conv with stride 1 use pad = (k-1)/2 "
                     f"(times the dilation)")

@@ -258,16 +258,29 @@ class _ToAst(Transformer):
         return ast.Module(list(items), span=_span(meta))
 
 
-# Common mistakes mapped to friendly labels (lark's `match_examples`): the parser state at the error decides.
+# Common mistakes mapped to friendly labels: the parser state at the error decides (as lark's `match_examples`,
+# but matched on the LR state and the accepted tokens only, not on the depth of the parse stack, so that a mistake
+# in the third option of a group matches an example that makes it in the first). Shapes with one and with several
+# dimensions end in different LR states, hence the variants.
 _EXAMPLES: dict[str, list[str]] = {
-    "missing `->` between the slot's input and output shapes": ["network n(x: [1]) -> [1] { slot s: [1] [1] {} }"],
+    "missing `->` between the slot's input and output shapes": [
+        "network n(x: [1]) -> [1] { slot s: [1] [1] {} }", "network n(x: [1]) -> [1] { slot s: [1, 1] [1] {} }",
+        "network n(x: [1]) -> [1] { slot s: [] [1] {} }"],
+    "missing `->` between the input and output shapes of the option group": [
+        "options O: [1] [1] {}", "options O: [1, 1] [1] {}", "options O: [] [1] {}"],
     "missing `:` after the slot name (write `slot NAME: GROUP(...)`)": ["network n(x: [1]) -> [1] { slot s GROUP }"],
     "missing `=` in an option (write `NAME = layer`)": ["options O: [1] -> [1] { a identity }"],
-    "trailing comma in a list": ["network n(x: [1,]) -> [1] {}", "const a = f(1,)"],
+    "trailing comma in a list": ["network n(x: [1,]) -> [1] {}", "network n(x: [1, 1,]) -> [1] {}",
+                                 "const a = f(1,)", "const a = f(1, 2,)", "network n(x: [1],) -> [1] {}",
+                                 "network n(x: [1], y: [1],) -> [1] {}", "block b[H,](x: [1]) -> [1] {}"],
     "missing `->` and output shape after the parameters": ["network n(x: [1]) { return x }",
                                                             "block b(x: [1]) { return x }"],
-    "unclosed `{`: a declaration is missing its closing brace": ["network n(x: [1]) -> [1] { return x"],
+    "unclosed `{`: a declaration is missing its closing brace": [
+        "network n(x: [1]) -> [1] { return x", "options O: [1] -> [1] { a = identity",
+        "options O: [1] -> [1] { a = identity\nnetwork n(x: [1]) -> [1] {}",
+        "network n(x: [1]) -> [1] { return x\nnetwork m(x: [1]) -> [1] {}"],
     "unclosed `(`": ["const a = (1 + 2", "network n(x: [1]) -> [1] { y = f(x"],
+    "a list of values needs at least one value": ["values V = []"],
     "a statement must be `slot`, `param`, `NAME = expr` or `return expr`": [
         "network n(x: [1]) -> [1] { x >> relu }"],
     "expected a declaration (`space`, `const`, `values`, `init`, `options`, `block` or `network`)": [
@@ -275,12 +288,71 @@ _EXAMPLES: dict[str, list[str]] = {
 }
 
 
+@lru_cache(maxsize=1)
+def _example_states() -> list[tuple[int, frozenset, str, str]]:
+    """(LR state, accepted terminals, token type, label) of every example; LR state numbers are per process."""
+    out = []
+    for label, examples in _EXAMPLES.items():
+        for text in examples:
+            try:
+                _parser().parse(text)
+            except (UnexpectedToken, UnexpectedEOF) as err:
+                if getattr(err, "state", None) is not None:
+                    out.append((err.state.position, frozenset(err.accepts or err.expected or ()),
+                                err.token.type, label))
+            except UnexpectedInput:
+                pass
+    return out
+
+
+def _friendly_label(err: UnexpectedInput) -> str | None:
+    if not isinstance(err, (UnexpectedToken, UnexpectedEOF)) or getattr(err, "state", None) is None:
+        return None
+    accepts = frozenset(err.accepts or err.expected or ())
+    matches = [(tok, label) for pos, acc, tok, label in _example_states()
+               if pos == err.state.position and acc == accepts]
+    for tok, label in matches:  # the same unexpected token first: `]` after `,` is a trailing comma
+        if tok == err.token.type:
+            return label
+    # `f(1, 2 3` is not a trailing comma: that label needs the same token as its examples
+    loose = [label for _, label in matches if label not in _SAME_TOKEN_ONLY]
+    return loose[0] if loose else None
+
+
+_SAME_TOKEN_ONLY = {"trailing comma in a list"}
+
+
+def _unclosed(text: str, end: int) -> tuple[str, int, int] | None:
+    """The innermost bracket opened before `end` and never closed there: (bracket, line, column), or None."""
+    stack: list[tuple[str, int, int]] = []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    line, col, i = 1, 1, 0
+    in_comment = in_string = False
+    while i < min(end, len(text)):
+        ch = text[i]
+        if ch == "\n":
+            line, col, in_comment, in_string = line + 1, 1, False, False
+            i += 1
+            continue
+        if in_comment:
+            pass
+        elif ch == '"':
+            in_string = not in_string
+        elif in_string:
+            pass
+        elif ch == "#":
+            in_comment = True
+        elif ch in "([{":
+            stack.append((ch, line, col))
+        elif ch in pairs and stack and stack[-1][0] == pairs[ch]:
+            stack.pop()
+        i += 1
+        col += 1
+    return stack[-1] if stack else None
+
+
 def _syntax_diagnostic(err: UnexpectedInput, text: str) -> Diagnostic:
-    label = None
-    try:
-        label = err.match_examples(_parser().parse, _EXAMPLES, use_accepts=True)
-    except Exception:  # match_examples re-parses examples; any failure just means "no friendly label"
-        label = None
+    label = _friendly_label(err)
     line = getattr(err, "line", None) or 1
     column = getattr(err, "column", None) or 1
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
@@ -288,31 +360,55 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str) -> Diagnostic:
         line, column = len(lines), len(lines[-1]) + 1
         found = "end of file"
     elif isinstance(err, UnexpectedCharacters):
-        found = repr(text[err.pos_in_stream]) if err.pos_in_stream < len(text) else "end of file"
+        found = f"`{text[err.pos_in_stream]}`" if err.pos_in_stream < len(text) else "end of file"
     else:
         tok = err.token
         found = f"`{tok}`" if str(tok) else tok.type
-    expected_terms = sorted(getattr(err, "expected", None) or getattr(err, "allowed", None) or [])
-    expected = ", ".join(_pretty_terminal(t) for t in expected_terms[:8]) or None
+    # What the parser accepts here (lark's `accepts`), not every terminal the lexer could match at this point
+    accepts = getattr(err, "accepts", None) if isinstance(err, UnexpectedToken) else None
+    expected_terms = sorted(accepts or getattr(err, "expected", None) or getattr(err, "allowed", None) or [])
+    # closing brackets and the separators first: when the list is cut, the likely fix must stay in it
+    pretty = sorted({_pretty_terminal(t) for t in expected_terms}, key=lambda t: (_PRIORITY.get(t, 9), t))
+    expected = ", ".join(pretty[:8]) + (", ..." if len(pretty) > 8 else "") if pretty else None
+    if isinstance(err, UnexpectedCharacters) and err.pos_in_stream < len(text):
+        # a character no token can start with: what the lexer would allow here is noise, not guidance
+        ch = text[err.pos_in_stream]
+        if ch == '"':
+            label, expected = label or "unclosed string: a string ends with `\"` on the same line", None
+        else:
+            expected = None
+            if not label:
+                return Diagnostic("E0001", f"syntax error: unexpected character `{ch}`", Span(line, column, line,
+                                  column + 1), found=f"`{ch}`",
+                                  hint="comments start with `#`; names use letters, digits and `_`")
     width = 1
     if isinstance(err, UnexpectedToken) and err.token.type != "$END":
         width = max(1, len(str(err.token)))
+    notes: tuple[str, ...] = ()
+    if label and label.startswith("unclosed"):
+        pos = len(text) if found == "end of file" else getattr(err, "pos_in_stream", None)
+        if pos is None and isinstance(err, UnexpectedToken):
+            pos = err.token.start_pos
+        opened = _unclosed(text, len(text) if pos is None else pos)
+        if opened is not None:
+            notes = (f"the `{opened[0]}` opened at line {opened[1]}, column {opened[2]} is never closed",)
     return Diagnostic(
         "E0001", f"syntax error: {label}" if label else "syntax error",
-        Span(line, column, line, column + width), expected=expected, found=found,
+        Span(line, column, line, column + width), expected=expected, found=found, notes=notes,
         hint="see docs/language.md for the forms of each declaration" if not label else None)
 
 
+_PRIORITY = {"`)`": 0, "`]`": 0, "`}`": 0, "`->`": 1, "`=`": 1, "`:`": 1, "`,`": 2, "end of file": 3}
 _TERMINAL_NAMES = {
     "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`", "LBRACE": "`{`", "RBRACE": "`}`",
     "COMMA": "`,`", "COLON": "`:`", "EQUAL": "`=`", "NAME": "a name", "INT": "an integer", "FLOAT": "a number",
     "MINUS": "`-`", "PLUS": "`+`", "STAR": "`*`", "SLASH": "`/`", "DOT": "`.`", "VBAR": "`|`",
-    "__ANON_0": "`->`", "RETURN": "`return`", "SLOT": "`slot`", "PARAM": "`param`", "STRING": "a string",
+    "RETURN": "`return`", "SLOT": "`slot`", "PARAM": "`param`", "STRING": "a string",
 }
 
 
 def _pretty_terminal(name: str) -> str:
-    if name in _TERMINAL_NAMES:
+    if name in _TERMINAL_NAMES and not name.startswith("__ANON"):
         return _TERMINAL_NAMES[name]
     try:
         pattern = _parser().get_terminal(name).pattern
@@ -320,6 +416,8 @@ def _pretty_terminal(name: str) -> str:
             return f"`{pattern.value}`"
     except (KeyError, AttributeError):
         pass
+    if name == "$END":
+        return "end of file"
     return name.lower()
 
 

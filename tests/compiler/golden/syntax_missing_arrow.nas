@@ -1,0 +1,8 @@
+space syn
+
+network classifier(x: [4, 8, 8]) -> [10] {
+  slot op: [4, 8, 8] [4, 8, 8] {
+    skip = identity
+  }
+  return x >> op >> global_avg_pool >> linear(10)
+}
