@@ -160,9 +160,12 @@ class Agent:
         discount = torch.as_tensor(batch["discount"], device=self.device)
         std = linear_stddev(step, c.stddev_init, c.stddev_final, c.stddev_duration)
 
-        features = m.encoder(obs)
+        # next_obs first: a training-mode forward through spectral norm updates its u/v buffers in place, which would
+        # invalidate the graph of an earlier forward that still has to be differentiated
         with torch.no_grad():
             next_features = m.encoder(next_obs)
+        features = m.encoder(obs)
+        with torch.no_grad():
             next_action = noisy_action(m.actor(next_features), std, c.stddev_clip, self.generator)
             tq1, tq2 = self.target(next_features, next_action)
             target_q = reward + discount * torch.min(tq1, tq2)

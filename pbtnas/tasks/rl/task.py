@@ -58,7 +58,19 @@ def space_overrides(options: RLOptions | dict[str, Any]) -> dict[str, str]:
     out = {"action_dim": str(action_dim)}
     if opts.obs == "state":
         out["state_dim"] = str(obs_shape[0])
+    elif opts.image_size != 84 or opts.frame_stack != 3:
+        out.update(obs_size=str(opts.image_size), frames=str(opts.frame_stack))
     return out
+
+
+def _as_int(value: Any) -> int | None:
+    # compiled constants are ints, or symbolic Dims that are constant
+    if hasattr(value, "int_value"):
+        return int(value.int_value())
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _run_key(workdir: Path | None) -> str:
@@ -110,15 +122,22 @@ class RLTask:
         )
 
     def _check_space(self) -> None:
+        """Refuse a space compiled for another environment: a wrong shape would only fail deep inside training."""
         constants = getattr(self.space, "constants", {}) or {}
-        for key, want in (("action_dim", self.action_dim), ("state_dim", self.obs_shape[0])):
-            if key == "state_dim" and self.options.obs != "state":
+        o = self.options
+        wanted: dict[str, int] = {"action_dim": self.action_dim}
+        if o.obs == "state":
+            wanted["state_dim"] = self.obs_shape[0]
+        else:
+            wanted.update(obs_size=o.image_size, frames=o.frame_stack)
+        for key, want in wanted.items():
+            if key not in constants:
                 continue
-            have = constants.get(key)
-            if have is not None and int(have) != want:
+            have = _as_int(constants[key])
+            if have != want:
                 raise ValueError(
-                    f"the space was compiled with {key}={have} but {self.options.env} needs {key}={want}; "
-                    f"compile it with --set {key}={want} (pbtnas.tasks.rl.space_overrides does this)"
+                    f"the space was compiled with {key}={have} but {o.env} ({o.obs}) needs {key}={want}; "
+                    f"compile it with --set {key}={want} (pbtnas.tasks.rl.space_overrides gives these)"
                 )
 
     # -- helpers ----------------------------------------------------------------------------------------------
@@ -211,6 +230,7 @@ class RLTask:
             frames=int(meta.get("frames", 0)) + n_steps * o.action_repeat,
             episodes=int(meta.get("episodes", 0)) + len(returns),
             epochs_done=end_epoch,
+            train_seed=int(seed),
         )
         metrics: dict[str, float] = {k: float(np.mean(v)) for k, v in losses.items() if v}
         metrics.update(counters)
@@ -226,8 +246,11 @@ class RLTask:
     def evaluate(self, state: MemberState, genome: Any, seed: int) -> float:
         video = None
         if self.options.video and self.workdir is not None:
-            step = int((state.get("meta") or {}).get("step", 0))
-            video = self.workdir / "videos" / f"eval_step{step:09d}_seed{seed}.{self.options.video_format}"
+            meta = state.get("meta") or {}
+            # The engine evaluates every member of a step with the same seed; the member's last train seed tells
+            # the members apart.
+            name = f"eval_step{int(meta.get('step', 0)):09d}_member{meta.get('train_seed', 'new')}_seed{seed}"
+            video = self.workdir / "videos" / f"{name}.{self.options.video_format}"
         returns = self.evaluate_episodes(state, genome, seed, self.options.eval_episodes, video=video)
         return float(np.mean(returns))
 
