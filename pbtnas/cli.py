@@ -18,6 +18,12 @@ from pbtnas.engine.cli_commands import register as _register_engine_commands  # 
 _register_engine_commands(app)
 # --- end of engine commands ---
 
+# --- report commands: report, experiment (owned by pbtnas/report; implementations in pbtnas/report/commands.py) ---
+from pbtnas.report.commands import register as _register_report_commands  # noqa: E402
+
+_register_report_commands(app)
+# --- end of report commands ---
+
 
 def main() -> None:
     app()
