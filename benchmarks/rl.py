@@ -60,9 +60,21 @@ def env_fps(name: str, obs: str, steps: int) -> dict[str, float]:
     return {"frames_per_s": steps * env.action_repeat / elapsed, "agent_steps_per_s": steps / elapsed}
 
 
-def updates_per_s(obs: str, batch: int, n: int, hidden: int, feature_dim: int) -> dict[str, float]:
+def _space_model(action_dim: int, seed: int) -> torch.nn.Module:
+    """A random genome of spaces/drqv2.nas at paper width (the searched networks the paper trains)."""
+    from pbtnas.compiler import compile_space
+
+    space = compile_space(Path(__file__).parents[1] / "spaces" / "drqv2.nas", overrides={"action_dim": str(action_dim)})
+    return space.build(space.random_genome(np.random.default_rng(seed)), seed=seed)
+
+
+def updates_per_s(obs: str, batch: int, n: int, hidden: int, feature_dim: int, space_seed: int | None = None
+                  ) -> dict[str, float]:
     action_dim, state_dim = 6, 24  # walker
-    model = build_reference(action_dim, obs=obs, state_dim=state_dim, hidden=hidden, feature_dim=feature_dim)
+    if space_seed is not None:
+        model = _space_model(action_dim, space_seed)
+    else:
+        model = build_reference(action_dim, obs=obs, state_dim=state_dim, hidden=hidden, feature_dim=feature_dim)
     agent = Agent(model, AgentConfig(batch_size=batch, aug_pad=4 if obs == "pixels" else 0))
     rng = np.random.default_rng(0)
     shape = (batch, 9, 84, 84) if obs == "pixels" else (batch, state_dim)
@@ -210,6 +222,7 @@ def main() -> int:
         result = {
             "pixels_drqv2_batch256": updates_per_s("pixels", 256, 3, hidden=1024, feature_dim=50),
             "pixels_drqv2_batch64": updates_per_s("pixels", 64, 5, hidden=1024, feature_dim=50),
+            "pixels_space_genome0_batch64": updates_per_s("pixels", 64, 3, 1024, 50, space_seed=0),
             "state_hidden1024_batch256": updates_per_s("state", 256, 20, hidden=1024, feature_dim=50),
             "state_hidden256_batch256": updates_per_s("state", 256, 50, hidden=256, feature_dim=50),
         }
