@@ -190,6 +190,38 @@ def learning_curve(env: str, frames: int, hidden: int, seed: int) -> dict[str, A
     }
 
 
+def state_search(env: str, population: int, epochs: int, step: int, frames_per_epoch: int, workers: int,
+                 out: Path) -> dict[str, Any]:
+    """A PBT-NAS search of spaces/drqv2_state.nas with the rl task: best and mean fitness after every step."""
+    from pbtnas.compiler import compile_space
+    from pbtnas.engine.commands import resolve_task_options, run_search
+    from pbtnas.engine.config import SearchConfig
+    from pbtnas.tasks.rl import RLOptions, space_overrides
+
+    options = {"preset": "tiny", "env": env, "obs": "state", "frames_per_epoch": frames_per_epoch, "batch_size": 128,
+               "stddev_duration": 30_000, "eval_episodes": 5, "video": False}
+    overrides = space_overrides(RLOptions(**options))
+    path = Path(__file__).parents[1] / "spaces" / "drqv2_state.nas"
+    space = compile_space(path, overrides=overrides)
+    cfg = resolve_task_options(SearchConfig.model_validate({
+        "space": str(path), "overrides": overrides, "task": "rl", "task_options": options, "population": population,
+        "epochs": epochs, "step": step, "seed": 0, "workers": workers, "progress": False,
+    }))
+    t0 = time.perf_counter()
+    run_search(cfg, space, out)
+    curve = []
+    for snap in sorted((out / "population").glob("epoch_*.json")):
+        data = json.loads(snap.read_text())
+        epoch = int(snap.stem.split("_")[1])
+        values = [m["fitness"][-1][1] for m in data["members"] if m["fitness"] and m["fitness"][-1][0] == epoch]
+        if values:
+            curve.append({"frames_per_member": epoch * frames_per_epoch, "best": max(values),
+                          "mean": float(np.mean(values)), "members": len(values)})
+    return {"env": env, "space": "spaces/drqv2_state.nas", "population": population, "epochs": epochs,
+            "step": step, "frames_per_epoch": frames_per_epoch, "options": options,
+            "wall_s": time.perf_counter() - t0, "curve": curve}
+
+
 def save(section: str, value: Any) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -202,7 +234,8 @@ def save(section: str, value: Any) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["env", "updates", "memory", "curve"], action="append")
+    parser.add_argument("--only", choices=["env", "updates", "memory", "curve", "search"], action="append")
+    parser.add_argument("--search-dir", type=Path, default=None, help="run directory of the state search")
     parser.add_argument("--curve", type=int, default=0, help="frames of the learning-curve run (0: skip)")
     parser.add_argument("--curve-env", default="cartpole_swingup")
     parser.add_argument("--curve-hidden", type=int, default=256)
@@ -238,6 +271,12 @@ def main() -> int:
             return 2
         result = learning_curve(args.curve_env, args.curve, args.curve_hidden, seed=1)
         save(f"curve_{args.curve_env}_state", result)
+    if "search" in only:
+        out = args.search_dir or Path(tempfile.mkdtemp(prefix="pbtnas-rl-search-")) / "run"
+        result = state_search(args.curve_env, population=4, epochs=6, step=2, frames_per_epoch=8000, workers=2,
+                              out=out)
+        print("search", json.dumps(result, indent=1), flush=True)
+        save(f"search_{args.curve_env}_state", result)
     return 0
 
 

@@ -123,7 +123,9 @@ class Agent:
 
     # -- acting -----------------------------------------------------------------------------------------------
     def _obs_tensor(self, obs: np.ndarray) -> Tensor:
-        return torch.as_tensor(obs, device=self.device).float()
+        # batches from Ray's object store are read-only views; torch wants writable memory to wrap
+        arr = obs if obs.flags.writeable else obs.copy()
+        return torch.as_tensor(arr, device=self.device).float()
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, step: int, *, eval_mode: bool, rng: np.random.Generator) -> np.ndarray:
@@ -155,9 +157,7 @@ class Agent:
         m = self.model
         obs = self._augment(self._obs_tensor(batch["obs"]))
         next_obs = self._augment(self._obs_tensor(batch["next_obs"]))
-        action = torch.as_tensor(batch["action"], device=self.device)
-        reward = torch.as_tensor(batch["reward"], device=self.device)
-        discount = torch.as_tensor(batch["discount"], device=self.device)
+        action, reward, discount = (self._obs_tensor(batch[k]) for k in ("action", "reward", "discount"))
         std = linear_stddev(step, c.stddev_init, c.stddev_final, c.stddev_duration)
 
         # next_obs first: a training-mode forward through spectral norm updates its u/v buffers in place, which would
