@@ -1,0 +1,204 @@
+"""This engine against Ray Tune's PopulationBasedTraining, on the same population, in one run.
+
+The same trainable on both sides: the classify task (scikit-learn's 8x8 digits) with one fixed architecture (a
+space whose only gene has one option), N members, ``--epochs`` epochs in steps of ``--step`` epochs, the same
+exploit rule (every step but the last, the worst quarter take over the weights of the best quarter):
+
+* this engine: ``--algorithm pbtnas --mix-with-self --shrink-perturb 1,0`` (a child is an exact copy of a parent;
+  the genome never changes);
+* Ray Tune: ``PopulationBasedTraining(synch=True, quantile_fraction=0.25, perturbation_interval=1)`` over a class
+  Trainable whose one iteration trains ``--step`` epochs and evaluates; Tune perturbs a hyperparameter the trainable
+  ignores (``dummy``).
+
+Both run on one local Ray (``--cpus`` CPUs), one CPU and one torch thread per member, 2 members in parallel by
+default. Printed: wall times and their ratio (target: this engine <= 0.5x Tune), and the per-step overhead
+(wall - member compute / parallelism) / steps. JSON goes to benchmarks/results/vs_tune.json.
+
+    python benchmarks/vs_tune.py                      # N 8, 4 epochs, step 1
+    python benchmarks/vs_tune.py --population 16 --epochs 12
+
+Needs ``ray[tune]`` (``pip install -e .[tune]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FIXED_SPACE = """\
+space fixed_digits
+const width = 16
+const classes = 10
+network classifier(x: [1, 8, 8]) -> [classes] {
+  param act: [relu]
+  stem = x >> conv(width, k=3, pad=1) >> batchnorm >> relu
+  h1 = stem >> conv(width, k=3, pad=1) >> batchnorm >> relu >> max_pool(2)
+  h2 = h1 >> conv(width, k=3, pad=1) >> batchnorm >> relu
+  return h2 >> global_avg_pool >> linear(classes)
+}
+"""
+
+RESULTS = Path(__file__).resolve().parent / "results" / "vs_tune.json"
+
+
+def _space(folder: Path) -> Any:
+    from pbtnas.compiler import compile_space
+
+    path = folder / "fixed_digits.nas"
+    path.write_text(FIXED_SPACE)
+    return path, compile_space(str(path))
+
+
+def run_engine(space_path: Path, space: Any, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    from pbtnas.engine.commands import resolve_task_options, run_search
+    from pbtnas.engine.config import validate_config
+
+    cfg = resolve_task_options(validate_config({
+        "space": str(space_path), "task": "classify", "task_options": {"train_limit": args.train_limit},
+        "algorithm": "pbtnas", "mix_with_self": True, "shrink_perturb": "1,0", "population": args.population,
+        "epochs": args.epochs, "step": args.step, "seed": 0, "workers": args.parallel, "progress": False,
+    }))
+    t0 = time.perf_counter()
+    summary = run_search(cfg, space, folder / "engine_run")
+    wall = time.perf_counter() - t0
+    snapshots = sorted((folder / "engine_run" / "population").glob("epoch_*.json"))
+    evaluated = [e for p in snapshots for e in json.loads(p.read_text())["evaluated"]]
+    compute = sum(float(e["train_seconds"]) + float(e["eval_seconds"]) for e in evaluated)
+    return {"wall_seconds": wall, "member_compute_seconds": compute, "best_fitness": summary.best_fitness,
+            "evaluations": len(evaluated), "replacements": sum(
+                len([ev for ev in json.loads(p.read_text())["events"] if "child_uid" in ev]) for p in snapshots)}
+
+
+def run_tune(space: Any, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    from ray import tune
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    from pbtnas.tasks.classify.task import ClassifyOptions, ClassifyTask
+
+    space_json = space.to_json()
+    step, train_limit = args.step, args.train_limit
+
+    class MemberTrainable(tune.Trainable):
+        """One member: the classify task's state, trained ``step`` epochs per iteration, then evaluated."""
+
+        def setup(self, config: dict[str, Any]) -> None:
+            from pbtnas.compiler import CompiledSpace
+
+            torch.set_num_threads(1)
+            sp = CompiledSpace.from_json(space_json)
+            self.task = ClassifyTask(sp, ClassifyOptions(train_limit=train_limit, data_seed=0), None)
+            self.genome = sp.validate([0])
+            self.state = self.task.new_member(self.genome, seed=int(config["member_seed"]))
+            self.epoch = 0
+
+        def step(self) -> dict[str, Any]:
+            t0 = time.perf_counter()
+            self.state, metrics = self.task.train(self.state, self.genome, self.epoch, self.epoch + step,
+                                                  seed=1000 * self.epoch + int(self.config["member_seed"]))
+            self.epoch += step
+            fitness = self.task.evaluate(self.state, self.genome, seed=0)
+            return {"fitness": fitness, "compute_seconds": time.perf_counter() - t0, **metrics}
+
+        def save_checkpoint(self, checkpoint_dir: str) -> None:
+            torch.save({"state": self.state, "epoch": self.epoch}, os.path.join(checkpoint_dir, "member.pt"))
+
+        def load_checkpoint(self, checkpoint_dir: str) -> None:
+            saved = torch.load(os.path.join(checkpoint_dir, "member.pt"), weights_only=True)
+            self.state, self.epoch = saved["state"], int(saved["epoch"])
+
+        def reset_config(self, new_config: dict[str, Any]) -> bool:
+            self.config = new_config
+            return True
+
+    steps = args.epochs // args.step
+    pbt = PopulationBasedTraining(
+        time_attr="training_iteration",
+        perturbation_interval=1,
+        quantile_fraction=0.25,
+        hyperparam_mutations={"dummy": [0, 1, 2, 3]},
+        synch=True,
+    )
+    tuner = tune.Tuner(
+        tune.with_resources(MemberTrainable, {"cpu": 1}),
+        param_space={"dummy": 0, "member_seed": tune.grid_search(list(range(args.population)))},
+        tune_config=tune.TuneConfig(scheduler=pbt, metric="fitness", mode="max", num_samples=1,
+                                    max_concurrent_trials=args.parallel, reuse_actors=True),
+        run_config=tune.RunConfig(storage_path=str(folder / "tune"), name="pbt", stop={"training_iteration": steps},
+                                  verbose=0),
+    )
+    t0 = time.perf_counter()
+    results = tuner.fit()
+    wall = time.perf_counter() - t0
+    errors = [r.error for r in results if r.error]
+    if errors:
+        raise RuntimeError(f"{len(errors)} Tune trial(s) failed; the first: {errors[0]!r}")
+    frames = [r.metrics_dataframe for r in results if r.metrics_dataframe is not None]
+    compute = float(sum(df["compute_seconds"].sum() for df in frames))
+    best = max(float(r.metrics.get("fitness", float("nan"))) for r in results)
+    return {"wall_seconds": wall, "member_compute_seconds": compute, "best_fitness": best,
+            "evaluations": int(sum(len(df) for df in frames)), "errors": sum(1 for r in results if r.error)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--population", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--step", type=int, default=1)
+    ap.add_argument("--parallel", type=int, default=2, help="members trained at once (workers / Tune trials)")
+    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--train-limit", type=int, default=600)
+    ap.add_argument("--order", choices=["engine-first", "tune-first"], default="engine-first")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+
+    import ray
+
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        space_path, space = _space(folder)
+        ray.init(num_cpus=args.cpus, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="ERROR",
+                 log_to_driver=False)
+        try:
+            order = [("engine", lambda: run_engine(space_path, space, args, folder)),
+                     ("tune", lambda: run_tune(space, args, folder))]
+            if args.order == "tune-first":
+                order.reverse()
+            res = {name: fn() for name, fn in order}
+        finally:
+            ray.shutdown()
+    steps = args.epochs // args.step
+    for r in res.values():
+        r["overhead_per_step"] = (r["wall_seconds"] - r["member_compute_seconds"] / args.parallel) / steps
+    e, t = res["engine"], res["tune"]
+    out = {
+        "population": args.population, "epochs": args.epochs, "step": args.step, "steps": steps,
+        "parallel": args.parallel, "cpus": args.cpus, "train_limit": args.train_limit, "order": args.order,
+        "engine": e, "tune": t,
+        "wall_ratio_engine_over_tune": e["wall_seconds"] / t["wall_seconds"],
+        "overhead_ratio_engine_over_tune": e["overhead_per_step"] / t["overhead_per_step"],
+        "machine": {"cpus_visible": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "torch": torch.__version__, "ray": ray.__version__,
+                    "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None},
+    }
+    print(f"population {args.population}, {args.epochs} epochs in {steps} steps of {args.step}, "
+          f"{args.parallel} members at once on {args.cpus} CPUs")
+    for name, r in (("pbtnas engine", e), ("ray.tune PBT", t)):
+        print(f"  {name:14s} wall {r['wall_seconds']:7.2f} s   member compute {r['member_compute_seconds']:6.2f} s   "
+              f"overhead/step {r['overhead_per_step']:6.3f} s   best fitness {r['best_fitness']:.4f}")
+    print(f"  wall ratio engine/tune {out['wall_ratio_engine_over_tune']:.3f} (target <= 0.5); "
+          f"overhead ratio {out['overhead_ratio_engine_over_tune']:.3f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
