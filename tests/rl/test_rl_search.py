@@ -39,8 +39,9 @@ OPTIONS: dict[str, Any] = {
 def test_tiny_pixel_search_runs_end_to_end_and_writes_videos(ray_session: str, tmp_path: Path) -> None:
     from pbtnas.tasks.rl import RLOptions, space_overrides
 
-    overrides = {**space_overrides(RLOptions(**OPTIONS)), "hidden": "32", "filters": "4"}
-    assert overrides["action_dim"] == "1" and overrides["obs_size"] == "32"
+    overrides = space_overrides(RLOptions(**OPTIONS))
+    assert overrides == {"action_dim": "1", "obs_size": "32", "frames": "3", "hidden": "64", "filters": "8"}
+    overrides.update(hidden="32", filters="4")  # what a user's --set does
     space = compile_space(SPACE, overrides=overrides)
     cfg = resolve_task_options(SearchConfig.model_validate({
         "space": str(SPACE), "overrides": overrides, "task": "rl", "task_options": OPTIONS, "population": 4,

@@ -51,11 +51,17 @@ def env_spec(options: RLOptions) -> tuple[int, tuple[int, ...]]:
     return action_dim, (3 * options.frame_stack, options.image_size, options.image_size)
 
 
+TINY_PIXEL_WIDTHS = {"hidden": "64", "filters": "8"}
+
+
 def space_overrides(options: RLOptions | dict[str, Any]) -> dict[str, str]:
-    """The constants to compile an RL space with for this environment (``compile_space(..., overrides=...)``)."""
+    """The constants to compile an RL space with for these options (``compile_space(..., overrides=...)``):
+    the environment's ``action_dim`` (and ``state_dim`` or the pixel size), and for the ``tiny`` pixel preset
+    laptop widths (hidden 64, 8 filters). Constants the user sets with --set should be applied after these."""
     opts = options if isinstance(options, RLOptions) else RLOptions.model_validate(options)
     action_dim, obs_shape = env_spec(opts)
-    out = {"action_dim": str(action_dim)}
+    out = dict(TINY_PIXEL_WIDTHS) if opts.preset == "tiny" and opts.obs == "pixels" else {}
+    out["action_dim"] = str(action_dim)
     if opts.obs == "state":
         out["state_dim"] = str(obs_shape[0])
     elif opts.image_size != 84 or opts.frame_stack != 3:
