@@ -209,5 +209,10 @@ class GanTask:
     def final_scores(self, state: MemberState, genome: Any, n_images: int = 50_000, splits: int = 10,
                      seed: int = 0) -> GanScores:
         """FID-N and IS (mean ± std over ``splits``) of the member's EMA generator."""
-        return evaluate_generator(self.final_module(state, genome), self.feature_net(), self.reference(),
+        return self.generator_scores(self.final_module(state, genome), n_images, splits, seed)
+
+    def generator_scores(self, generator: nn.Module, n_images: int = 50_000, splits: int = 10,
+                         seed: int = 0) -> GanScores:
+        """FID-N and IS of a generator module (``pbtnas evaluate`` on a saved best network)."""
+        return evaluate_generator(generator.to(self.device), self.feature_net(), self.reference(),
                                   self.latent_dim, n_images, splits, seed, self.options.eval_batch_size)
