@@ -21,6 +21,7 @@ TINY_PIXELS: dict[str, Any] = {
     "preset": "tiny",
     "env": "cartpole_swingup",
     "obs": "pixels",
+    "image_size": 84,  # the doubles' encoder is built for 84x84
     "frames_per_epoch": 200,  # 100 agent steps
     "time_limit": 1.0,  # 50 agent steps per episode
     "num_expl_steps": 40,
