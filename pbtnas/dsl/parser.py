@@ -421,6 +421,27 @@ def _pretty_terminal(name: str) -> str:
     return name.lower()
 
 
+MAX_DEPTH = 200  # the AST is walked recursively (here and in the compiler): far below Python's recursion limit
+
+
+def _too_deep(tree) -> Span | None:
+    """The span of the first subtree nested deeper than MAX_DEPTH, found without recursion; None when all is fine."""
+    stack = [(tree, 0, None)]
+    while stack:
+        node, depth, origin = stack.pop()
+        if node.data in _STATEMENTS:
+            origin = node
+        if depth > MAX_DEPTH:  # point at the statement that holds it, not somewhere in its middle
+            meta = (origin or node).meta
+            return Span(meta.line, meta.column, meta.line, meta.column + 1)
+        stack.extend((child, depth + 1, origin) for child in node.children if hasattr(child, "children"))
+    return None
+
+
+_STATEMENTS = {"const_decl", "init_decl", "values_decl", "option", "assign_stmt", "return_stmt", "slot_ref",
+               "slot_inline", "param_inline", "param_ref", "options_decl", "block_decl", "network_decl"}
+
+
 def parse(text: str, filename: str = "<input>") -> ast.Module:
     """Parse `.nas` text into an AST, or raise DiagnosticError with one syntax diagnostic."""
     source = Source(filename, text)
@@ -428,6 +449,11 @@ def parse(text: str, filename: str = "<input>") -> ast.Module:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
         raise DiagnosticError([_syntax_diagnostic(err, text)], source) from None
+    deep = _too_deep(tree)
+    if deep is not None:
+        raise DiagnosticError([Diagnostic(
+            "E0001", f"syntax error: an expression is nested more than {MAX_DEPTH} levels deep", deep,
+            hint="split it into named steps (`a = x >> ...` then `b = a >> ...`)")], source)
     try:
         return _ToAst().transform(tree)
     except VisitError as err:  # a transformer bug, not a user error; keep the real cause

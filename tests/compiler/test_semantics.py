@@ -1,0 +1,323 @@
+"""Semantics of compiled spaces: genome JSON, the artifact, builder determinism, weight ownership, the schema hash,
+exact sizes, and the compiler's CLI commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from pbtnas.cli import app
+from pbtnas.compiler import CompiledSpace, DiagnosticError, Genome, GenomeError, compile_space, compile_text
+
+SPACES = Path(__file__).resolve().parents[2] / "spaces"
+DIGITS = SPACES / "digits.nas"
+
+
+@pytest.fixture(scope="module")
+def digits() -> CompiledSpace:
+    return compile_space(DIGITS)
+
+
+@pytest.fixture(scope="module")
+def ganhard_small() -> CompiledSpace:
+    return compile_space(SPACES / "ganhard.nas", {"gf_dim": "8", "df_dim": "8", "latent_dim": "12"})
+
+
+def states_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# ---- genome JSON -----------------------------------------------------------------------------------------------------
+
+def test_genome_json_round_trip_with_names(digits):
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        genome = digits.random_genome(rng)
+        data = json.loads(json.dumps(digits.to_json_genome(genome)))
+        assert data["space"] == "digits" and data["schema_hash"] == digits.schema_hash
+        assert data["values"] == list(genome.values)
+        assert list(data["choices"]) == [g.name for g in digits.genes]  # genome order, names beside ints
+        for g, v in zip(digits.genes, genome.values):
+            assert data["choices"][g.name] == g.options[v]
+        assert digits.genome_from_json(data) == genome
+
+
+def test_genome_json_refusals(digits):
+    good = digits.to_json_genome(digits.random_genome(np.random.default_rng(0)))
+    foreign = dict(good, schema_hash="0123456789abcdef")
+    with pytest.raises(GenomeError, match="schema"):
+        digits.genome_from_json(foreign)
+    with pytest.raises(GenomeError, match="7 genes"):
+        digits.genome_from_json(dict(good, values=good["values"][:-1], choices=None))
+    out_of_range = list(good["values"])
+    out_of_range[0] = len(digits.genes[0].options)
+    with pytest.raises(GenomeError, match="options"):
+        digits.genome_from_json(dict(good, values=out_of_range, choices=None))
+    with pytest.raises(GenomeError):
+        digits.genome_from_json(dict(good, values=[-1] + good["values"][1:], choices=None))
+    lying = json.loads(json.dumps(good))
+    name = digits.genes[0].name
+    lying["choices"][name] = next(o for o in digits.genes[0].options if o != lying["choices"][name])
+    with pytest.raises(GenomeError, match=name):
+        digits.genome_from_json(lying)
+    with pytest.raises(GenomeError):
+        digits.genome_from_json({"no": "values"})
+    with pytest.raises(GenomeError):
+        digits.validate(["a", "b"])
+    with pytest.raises(GenomeError, match="schema"):
+        digits.validate(Genome(good["values"], "ffffffffffffffff"))
+
+
+# ---- artifact and builder ------------------------------------------------------------------------------------------
+
+def test_artifact_round_trip_builds_identical_state(digits):
+    again = CompiledSpace.from_json(digits.to_json())
+    assert again.schema_hash == digits.schema_hash and again.genes == digits.genes and again.size == digits.size
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        genome = digits.random_genome(rng)
+        assert states_equal(digits.build(genome, seed=5).state_dict(), again.build(genome, seed=5).state_dict())
+
+
+def test_builder_is_deterministic_per_seed(digits):
+    genome = digits.validate([1, 0, 0, 2, 1, 1, 1])  # conv stages: weights to compare
+    a, b, c = (digits.build(genome, seed=s).state_dict() for s in (7, 7, 8))
+    assert states_equal(a, b)
+    weights = [k for k in a if k.endswith("weight") and a[k].dim() >= 2]  # conv and linear, not batchnorm
+    assert weights and all(not torch.equal(a[k], c[k]) for k in weights)
+    x = torch.randn(2, 1, 8, 8)
+    model = digits.build(genome, seed=7).eval()
+    assert model.classifier(x).shape == (2, 10)
+
+
+# ---- weight ownership ------------------------------------------------------------------------------------------------
+
+def _closure(space: CompiledSpace, i: int) -> list[int]:
+    """Gene i and every gene linked to it, transitively (as the engine's mixing copies them)."""
+    group, frontier = {i}, [i]
+    while frontier:
+        for j in space.genes[frontier.pop()].linked:
+            if j not in group:
+                group.add(j)
+                frontier.append(j)
+    return sorted(group)
+
+
+def _check_ownership(space: CompiledSpace, rng: np.random.Generator, genes: list[int]) -> int:
+    """Mix gene i (with its linked genes) from B into A; the child differs from A exactly in the keys gene i owns."""
+    a_genome, b_genome = space.random_genome(rng), space.random_genome(rng)
+    a_state = space.build(a_genome, seed=1).state_dict()
+    b_state = space.build(b_genome, seed=2).state_dict()
+    checked = 0
+    for i in genes:
+        group = _closure(space, i)
+        values = list(a_genome.values)
+        for j in group:
+            values[j] = b_genome[j]
+        child = space.build(values, seed=3)
+        child_keys = child.state_dict().keys()
+        owned_child = {k for j in group for k in space.owned_keys(j, child_keys)}
+        owned_a = {k for j in group for k in space.owned_keys(j, a_state)}
+        owned_b = {k for j in group for k in space.owned_keys(j, b_state)}
+        assert owned_b == owned_child, space.genes[i].name  # the same option owns the same keys in every network
+        merged = {k: v for k, v in a_state.items() if k not in owned_a}
+        merged.update({k: b_state[k] for k in owned_b})
+        child.load_state_dict(merged, strict=True)  # every other key exists in the child with A's shape
+        got = child.state_dict()
+        differs = {k for k in got if k not in a_state or not torch.equal(got[k], a_state[k])}
+        assert differs <= owned_child, (space.genes[i].name, sorted(differs - owned_child)[:5])
+        assert all(torch.equal(got[k], b_state[k]) for k in owned_child)
+        if not space.genes[i].owns_weights:
+            assert not owned_child and not differs
+        checked += 1
+    return checked
+
+
+def test_weight_ownership_digits(digits):
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        _check_ownership(digits, rng, list(range(len(digits.genes))))
+
+
+def test_weight_ownership_mlp_links_width_genes():
+    space = compile_space(SPACES / "mlp.nas")
+    width1, width2 = space.gene("classifier.width1"), space.gene("classifier.width2")
+    assert width1.owns_weights and width2.index in width1.linked
+    # the norm slot's layernorm is sized by width2: width1 -> width2 -> norm travel together
+    assert _closure(space, width1.index) == [width1.index, width2.index, space.gene("classifier.norm").index]
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        _check_ownership(space, rng, list(range(len(space.genes))))
+
+
+def test_weight_ownership_ganhard_reduced(ganhard_small):
+    space = ganhard_small
+    assert space.size == compile_space(SPACES / "ganhard.nas").size  # widths do not change the space
+    weighted = [g.index for g in space.genes if g.owns_weights]
+    weightless = [g.index for g in space.genes if not g.owns_weights]
+    rng = np.random.default_rng(5)
+    for k in range(2):
+        picked = [int(i) for i in rng.choice(weighted, 6, replace=False)] + [int(rng.choice(weightless))]
+        assert _check_ownership(space, rng, picked) == 7
+
+
+def test_prefixes_are_disjoint_between_unlinked_genes(ganhard_small):
+    model = ganhard_small.build(ganhard_small.random_genome(np.random.default_rng(0)), seed=0)
+    keys = list(model.state_dict())
+    owner: dict[str, int] = {}
+    for g in ganhard_small.genes:
+        for k in ganhard_small.owned_keys(g.index, keys):
+            assert k not in owner or owner[k] in g.linked, (k, g.name)
+            owner[k] = g.index
+
+
+# ---- schema hash -----------------------------------------------------------------------------------------------------
+
+def test_schema_hash_stability():
+    text = DIGITS.read_text()
+    base = compile_text(text).schema_hash
+    assert compile_text(text, overrides={"width": "8"}).schema_hash == base
+    assert compile_text(text, overrides={"classes": "3"}).schema_hash == base
+    edited = "# a new comment\n\n" + text.replace("  slot stage1", "\n   slot   stage1  # moved\n")
+    assert compile_text(edited).schema_hash == base
+    added = text.replace("  skip     = identity\n", "  skip     = identity\n  relu_only = relu\n")
+    assert compile_text(added).schema_hash != base
+    renamed = text.replace("  skip     = identity", "  keep     = identity")
+    assert compile_text(renamed).schema_hash != base
+    reordered = text.replace("param dropout: [0.0, 0.1, 0.3]", "param dropout: [0.1, 0.0, 0.3]")
+    assert compile_text(reordered).schema_hash != base
+
+
+# ---- exact size ------------------------------------------------------------------------------------------------------
+
+SIZED = """
+space sized
+const c = 4
+values ACT = [relu, tanh, gelu, swish]
+options EDGE[H, W]: [c, H, W] -> [c, H, W] {
+  none = none
+  skip = identity
+  conv = conv(c, k=3, pad=1)
+  pool = max_pool(3, stride=1, pad=1)
+  act  = relu
+}
+block Cell[H, W](x: [c, H, W]) -> [c, H, W] {
+  slot e0: EDGE
+  param on: [off, on]
+  return sum(x >> e0, x if on) ?? x
+}
+network net(x: [c, 8, 8]) -> [2] {
+  slot stem: [c, 8, 8] -> [c, 8, 8] {
+    a = identity
+    b = conv(c, k=1)
+    d = relu
+  }
+  param act: ACT
+  c1 = Cell(x=x >> stem >> activation(act))
+  c2 = Cell(x=c1)
+  return c2 >> global_avg_pool >> linear(2)
+}
+"""
+
+
+def test_exact_size_and_genome_order():
+    space = compile_text(SIZED)
+    assert [g.name for g in space.genes] == ["net.stem", "net.act", "net.c1.e0", "net.c1.on", "net.c2.e0",
+                                             "net.c2.on"]
+    assert space.size == 3 * 4 * (5 * 2) ** 2 == 1200
+    assert isinstance(space.size, int)
+    assert [g.owns_weights for g in space.genes] == [True, False, True, False, True, False]
+    assert space.gene("net.c2.e0").prefixes == ("net.c2.e0.",)
+    assert space.gene("net.c1.e0").options == ("none", "skip", "conv", "pool", "act")
+
+
+def test_size_is_an_exact_python_int_for_huge_spaces():
+    many = "space big\nnetwork n(x: [1]) -> [1] {\n" + "".join(
+        f"  param p{i}: [a, b, c, d, e, f, g]\n" for i in range(40)) + "  return x\n}\n"
+    with pytest.warns(None) if False else _nullcontext():
+        space = compile_text(many)
+    assert space.size == 7 ** 40
+    assert space.size_text().startswith(f"{7 ** 40:,} ≈ 6.37e33")
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# ---- CLI -------------------------------------------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def test_cli_compile_writes_a_loadable_artifact(tmp_path):
+    out = tmp_path / "digits.json"
+    result = runner.invoke(app, ["compile", str(DIGITS), "--set", "width=8", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3,888" in result.stdout and "schema" in result.stdout
+    space = CompiledSpace.from_json(out.read_text())
+    assert space.constants["width"] == 8
+    assert space.schema_hash == compile_space(DIGITS).schema_hash
+    genome = space.random_genome(np.random.default_rng(0))
+    assert space.build(genome, seed=0).classifier(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+
+
+def test_cli_check_errors_on_stderr_exit_1(tmp_path):
+    bad = tmp_path / "bad.nas"
+    bad.write_text((Path(__file__).parent / "golden" / "several_errors.nas").read_text())
+    result = runner.invoke(app, ["check", str(bad)])
+    assert result.exit_code == 1
+    assert "error[E0201]" in result.stderr and "error[E0101]" in result.stderr and "aborting: 3 errors" in result.stderr
+    assert "error[" not in result.stdout
+    result = runner.invoke(app, ["check", str(bad), "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert [d["code"] for d in data["diagnostics"]] == ["E0201", "E0101", "E0105"]
+    assert data["diagnostics"][0]["line"] == 8 and data["diagnostics"][0]["expected"] == "[16, H, W]"
+    ok = runner.invoke(app, ["check", str(DIGITS)])
+    assert ok.exit_code == 0 and "7 genes" in ok.stdout
+
+
+def test_cli_sample_is_deterministic_and_decodable(tmp_path, digits):
+    first = runner.invoke(app, ["sample", str(DIGITS), "--seed", "3"])
+    second = runner.invoke(app, ["sample", str(DIGITS), "--seed", "3"])
+    other = [runner.invoke(app, ["sample", str(DIGITS), "--seed", str(s)]).stdout for s in range(4, 9)]
+    assert first.exit_code == 0 and first.stdout == second.stdout
+    assert any(o != first.stdout for o in other)
+    genome = digits.genome_from_json(json.loads(first.stdout))
+    assert len(genome) == 7
+
+
+def test_cli_show_prints_the_options(tmp_path, digits):
+    genome = digits.validate([5, 1, 1, 2, 0, 2, 1])
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(digits.to_json_genome(genome)))
+    result = runner.invoke(app, ["show", str(DIGITS), str(path)])
+    assert result.exit_code == 0, result.output
+    for option in ("residual", "tanh", "avg", "conv5", "relu", "0.3", "mlp"):
+        assert option in result.stdout
+    assert "parameters" in result.stdout
+    foreign = dict(digits.to_json_genome(genome), schema_hash="0000000000000000")
+    path.write_text(json.dumps(foreign))
+    result = runner.invoke(app, ["show", str(DIGITS), str(path)])
+    assert result.exit_code == 1 and "schema" in result.stderr and "Traceback" not in result.output
+
+
+def test_cli_ops_lists_the_library():
+    result = runner.invoke(app, ["ops"])
+    assert result.exit_code == 0
+    for name in ("conv(out", "linear(out", "upsample", "residual", "none"):
+        assert name in result.stdout
+
+
+def test_diagnostic_error_for_missing_file():
+    with pytest.raises(DiagnosticError, match="no such file"):
+        compile_space(SPACES / "does_not_exist.nas")

@@ -1,0 +1,198 @@
+"""No tracebacks, ever: random text, mutations and truncations of the real space files end in a DiagnosticError (or
+compile), never in any other exception; `pbtnas check` on such inputs exits 0 or 1 without a Python traceback.
+
+Hypothesis runs derandomized with fixed example counts so CI is reproducible; together these tests take well
+under a minute on a shared 2-core machine (the big paper spaces get few examples: each compile costs ~0.3 s).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from pbtnas.cli import app
+from pbtnas.compiler import DiagnosticError, compile_text
+from pbtnas.dsl.diagnostics import render_json, render_text
+
+SPACES = Path(__file__).resolve().parents[2] / "spaces"
+SMALL = {name: (SPACES / f"{name}.nas").read_text() for name in ("digits", "mlp")}
+BIG = {name: (SPACES / f"{name}.nas").read_text() for name in ("gan", "drqv2", "ganhard")}
+
+def fast(n: int) -> settings:
+    return settings(max_examples=n, derandomize=True, deadline=None, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+TOKEN_RE = re.compile(r'#[^\n]*|"[^"\n]*"|->|>>|\?\?|//|\*\*|==|!=|[A-Za-z_][A-Za-z0-9_]*|\d+\.?\d*|\s+|.')
+VOCAB = ["space", "const", "init", "values", "options", "block", "network", "slot", "param", "return", "if", "else",
+         "in", "and", "or", "not", "none", "identity", "residual", "sum", "cat", "conv", "linear", "relu",
+         "batchnorm", "upsample", "max_pool", "x", "y", "C", "H", "W", "n0", "act", "on", "off", "0", "1", "3",
+         "2.5", "-", "+", "*", "//", "**", "%", ">>", "??", "->", "=", "==", ":", ",", ".", "(", ")", "[", "]",
+         "{", "}", "|", "?", '"s"', "#c\n", "\n"]
+
+
+def check(text: str) -> None:
+    """Compile; a DiagnosticError must render (text and JSON) and point inside the text."""
+    try:
+        space = compile_text(text, "fuzz.nas")
+    except DiagnosticError as err:
+        assert err.diagnostics, "a DiagnosticError without diagnostics"
+        assert render_text(err.diagnostics, err.source)
+        assert render_json(err.diagnostics, err.source)
+        n_lines = max(1, len(text.splitlines()))
+        for d in err.diagnostics:
+            if d.span is not None:
+                assert 1 <= d.span.line <= n_lines + 1, (d, n_lines)
+        return
+    # a mutation that still compiles must give a usable space
+    assert space.size >= 1
+    space.validate(space.random_genome(np.random.default_rng(0)))
+
+
+def tokens(text: str) -> list[str]:
+    return TOKEN_RE.findall(text)
+
+
+def mutate(text: str, ops: list[tuple[str, int, int]]) -> str:
+    toks = tokens(text)
+    for kind, i, j in ops:
+        if kind.endswith("line"):
+            units = text.splitlines(keepends=True)
+        else:
+            units = toks
+        if not units:
+            break
+        i, j = i % len(units), j % len(units)
+        if kind.startswith("delete"):
+            del units[i]
+        elif kind.startswith("dup"):
+            units.insert(i, units[i])
+        elif kind.startswith("swap"):
+            units[i], units[j] = units[j], units[i]
+        elif kind.startswith("move"):
+            units.insert(j, units.pop(i))
+        if kind.endswith("line"):
+            text = "".join(units)
+            toks = tokens(text)
+        else:
+            toks = units
+            text = "".join(toks)
+    return text
+
+
+MUTATION = st.tuples(st.sampled_from(["delete_token", "dup_token", "swap_token", "move_token",
+                                      "delete_line", "dup_line", "swap_line", "move_line"]),
+                     st.integers(0, 10_000), st.integers(0, 10_000))
+
+
+def test_tokenizer_round_trips_the_spaces():
+    for text in [*SMALL.values(), *BIG.values()]:
+        assert "".join(tokens(text)) == text
+
+
+@fast(100)
+@given(st.text(max_size=300))
+def test_random_text(text):
+    check(text)
+
+
+@fast(200)
+@given(st.lists(st.sampled_from(VOCAB), max_size=80))
+def test_token_soup(words):
+    check(" ".join(words))
+
+
+@fast(200)
+@given(st.sampled_from(sorted(SMALL)), st.lists(MUTATION, min_size=1, max_size=4))
+def test_mutations_of_small_spaces(name, ops):
+    check(mutate(SMALL[name], ops))
+
+
+@fast(20)
+@given(st.sampled_from(sorted(BIG)), st.lists(MUTATION, min_size=1, max_size=3))
+def test_mutations_of_paper_spaces(name, ops):
+    check(mutate(BIG[name], ops))
+
+
+@fast(40)
+@given(st.sampled_from(sorted({**SMALL, **BIG})), st.floats(0, 1))
+def test_truncations_of_every_space(name, where):
+    text = {**SMALL, **BIG}[name]
+    check(text[: int(where * len(text))])
+
+
+SAMPLE = """space s
+const w = 4
+options E[H, W]: [w, H, W] -> [w, H, W] { none = none, skip = identity, c3 = relu >> conv(w, k=3, pad=1) }
+block Cell[H, W](x: [w, H, W]) -> [w, H, W] {
+  slot e0: E
+  param on1: [off, on]
+  n = sum(x >> e0, x if on1) ?? x
+  return n
+}
+network net(x: [w, 8, 8]) -> [2] {
+  c = Cell(x=x)
+  return c >> global_avg_pool >> linear(2)
+}
+"""
+
+
+def test_sample_compiles_and_every_truncation_is_diagnosed():
+    check(SAMPLE)
+    compile_text(SAMPLE)  # the untruncated sample is valid
+    for cut in range(len(SAMPLE)):
+        check(SAMPLE[:cut])
+
+
+def test_pathological_nesting_is_a_diagnostic_not_a_recursion_error():
+    for text in ["network n(x: [1]) -> [1] { return x" + " >> relu" * 3000 + " }",
+                 "const a = " + "-" * 3000 + "1", "const a = " + "1+" * 3000 + "1",
+                 "network n(x: [1]) -> [1] { return x" + " ?? x" * 2000 + " }",
+                 "const a = " + "(" * 3000 + "1" + ")" * 3000]:
+        with pytest.raises(DiagnosticError):
+            compile_text(text)
+    # a long but reasonable pipeline is fine
+    compile_text("network n(x: [1]) -> [1] { return x" + " >> relu" * 150 + " }")
+
+
+# ---- the CLI ------------------------------------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+@fast(25)
+@given(st.sampled_from(sorted(SMALL)), st.lists(MUTATION, min_size=0, max_size=3), st.booleans())
+def test_cli_check_never_prints_a_traceback(tmp_path_factory, name, ops, as_json):
+    path = tmp_path_factory.mktemp("fuzz") / "space.nas"
+    path.write_text(mutate(SMALL[name], ops) if ops else SMALL[name])
+    args = ["check", str(path)] + (["--format", "json"] if as_json else [])
+    result = runner.invoke(app, args)
+    out = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert result.exit_code in (0, 1), (result.exit_code, out, result.exception)
+    assert "Traceback" not in out
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "no/such/file.nas"],
+    ["check", "{spaces}/digits.nas", "--set", "width"],
+    ["check", "{spaces}/digits.nas", "--set", "nope=1"],
+    ["check", "{spaces}/digits.nas", "--set", "width=abc"],
+    ["check", "{spaces}"],  # a directory
+    ["check", "{binary}"],  # not UTF-8
+    ["check", "{spaces}/digits.nas", "--plugin", "no_such_plugin_module"],
+])
+def test_cli_bad_inputs_exit_1_without_traceback(args, tmp_path):
+    binary = tmp_path / "binary.nas"
+    binary.write_bytes(b"\xff\xfe\x00\x81 space")
+    args = [a.format(spaces=SPACES, binary=binary) for a in args]
+    result = runner.invoke(app, args)
+    out = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert result.exit_code == 1, out
+    assert "Traceback" not in out
+    assert "error" in out
