@@ -103,6 +103,9 @@ def main() -> None:
     import ray
 
     space, space_label = classify_space()  # before ray.init: workers inherit PYTHONPATH from this process
+    # Ray puts the driver's script directory on its workers' sys.path; benchmarks/ holds gan.py, rl.py and this
+    # engine.py, which would shadow modules of those names in the workers (the actors then never start).
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="ERROR",
              log_to_driver=False)
     one = search_once(space, 1, args)

@@ -140,6 +140,8 @@ def run_search(
         }
         key = (ray.get_runtime_context().get_job_id(), workers, cfg.cpus_per_member, cfg.gpus_per_member)
         pool = _KEPT_POOLS.pop(key, None) if keep_workers else None
+        if pool is None:
+            release_kept_workers()  # kept actors of another shape hold CPUs the new pool needs
         if pool is not None:
             pool.reconfigure(runner_kwargs)
             pool.restarts = 0
