@@ -273,7 +273,7 @@ def main() -> int:
         save(f"curve_{args.curve_env}_state", result)
     if "search" in only:
         out = args.search_dir or Path(tempfile.mkdtemp(prefix="pbtnas-rl-search-")) / "run"
-        result = state_search(args.curve_env, population=4, epochs=6, step=2, frames_per_epoch=8000, workers=2,
+        result = state_search(args.curve_env, population=4, epochs=6, step=2, frames_per_epoch=4000, workers=2,
                               out=out)
         print("search", json.dumps(result, indent=1), flush=True)
         save(f"search_{args.curve_env}_state", result)
