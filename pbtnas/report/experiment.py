@@ -39,6 +39,12 @@ def _base_seed(config: Path) -> int:
     return int(load_config_file(config).get("seed", 0))
 
 
+def _is_bohb(config: Path) -> bool:
+    from pbtnas.engine.config import load_config_file
+
+    return "budget_members" in load_config_file(config)
+
+
 def plan(configs: Sequence[Path], seeds: int, out: Path, first_seed: int | None = None) -> list[ExperimentRun]:
     runs = []
     for config in configs:
@@ -71,6 +77,17 @@ def run_experiment(
             say(f"{label}: complete, kept ({run.run_dir})")
             continue
         t0 = time.perf_counter()
+        if _is_bohb(run.config):  # a BOHB cell (configs/*/bohb/): Ray Tune, not the engine; not resumable
+            from pbtnas.baselines.bohb import load_bohb_config, run_bohb
+
+            if run.run_dir.exists():
+                import shutil
+
+                shutil.rmtree(run.run_dir)
+            say(f"{label}: BOHB into {run.run_dir}")
+            run_bohb(load_bohb_config(run.config, seed=run.seed), run.run_dir)
+            timings.append({"config": str(run.config), "seed": run.seed, "seconds": time.perf_counter() - t0})
+            continue
         if state == "partial":
             say(f"{label}: resuming {run.run_dir}")
             summary, _ = search(dict(extra), None, run.run_dir)

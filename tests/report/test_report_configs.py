@@ -70,3 +70,33 @@ def test_generated_files_are_up_to_date(tmp_path: Path) -> None:
     for p in tmp_path.rglob("*.toml"):
         assert p.read_text() == (CONFIGS / p.relative_to(tmp_path)).read_text(), p
     assert len(list(tmp_path.rglob("*.toml"))) == len(list(CONFIGS.rglob("*.toml")))
+
+
+BOHB_CONFIGS = sorted(CONFIGS.rglob("bohb/*.toml"))
+
+
+@pytest.mark.parametrize("path", BOHB_CONFIGS, ids=lambda p: str(p.relative_to(CONFIGS)))
+def test_bohb_config_validates(path: Path) -> None:
+    from pbtnas.baselines.bohb import load_bohb_config
+
+    cfg = load_bohb_config(path)
+    assert (ROOT / cfg.space).exists()
+    # the same space/task/step as the engine's cell: validated by the engine's models too
+    resolve_task_options(validate_config({"space": cfg.space, "task": cfg.task, "task_options": cfg.task_options,
+                                          "overrides": cfg.overrides, "epochs": cfg.epochs, "step": cfg.step}))
+    if "paper" in path.parts:
+        assert cfg.samples == {24: 98, 12: 49}[cfg.budget_members]  # the reference's num_samples
+
+
+def test_bohb_searcher_proposes_genomes_of_the_space() -> None:
+    pytest.importorskip("hpbandster")
+    CS = pytest.importorskip("ConfigSpace")
+    from ray.tune.search.bohb import TuneBOHB
+
+    cs = CS.ConfigurationSpace(seed=0)
+    cs.add(CS.CategoricalHyperparameter("g0", [0, 1, 2]))
+    cs.add(CS.CategoricalHyperparameter("g1", [0, 1]))
+    searcher = TuneBOHB(space=cs, metric="fitness", mode="max", seed=0)
+    for i in range(5):
+        proposal = searcher.suggest(f"t{i}")
+        assert int(proposal["g0"]) in (0, 1, 2) and int(proposal["g1"]) in (0, 1)
