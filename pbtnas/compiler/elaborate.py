@@ -1219,9 +1219,21 @@ class Elaborator:
         return self._tensor(expr, scope, counter, pending)
 
     def _combine(self, kind: str, items: list[tuple[TVal, Any]], span: Span) -> tuple[TVal, Any]:
+        # Fold pairwise, simplifying in between: the alternatives of a sum of n optional terms then stay few,
+        # where the product of all of them at once would have 2^n.
+        value = items[0][0]
+        for other, _ in items[1:]:
+            value = self._combine_values(kind, [value, other], span)
+        if len(items) == 1:
+            value = self._combine_values(kind, [value], span)
+        if kind == "cat" and any(v.maybe_absent for v, _ in items):
+            self.error("E0204", "an input of `cat` may be absent", span, hint="give it a fallback with `??`")
+        return value, {"t": kind, "items": [ir for _, ir in items]}
+
+    def _combine_values(self, kind: str, values: list[TVal], span: Span) -> TVal:
         alts: list[Alt] = []
         reported = False
-        for combo in itertools.product(*[v.alts for v, _ in items]):
+        for combo in itertools.product(*[v.alts for v in values]):
             guard: Cube | None = Cube()
             for a in combo:
                 guard = guard & a.guard if guard is not None else None
@@ -1259,11 +1271,9 @@ class Elaborator:
                 alts.append(Alt(ERR_SHAPE, guard))
                 continue
             alts.append(Alt(shapes[0], guard))
-        if kind == "cat" and any(v.maybe_absent for v, _ in items):
-            self.error("E0204", "an input of `cat` may be absent", span, hint="give it a fallback with `??`")
         if not alts:
             alts = [Alt(ERR_SHAPE, Cube())]
-        return TVal(simplify(alts, self.n_options)), {"t": kind, "items": [ir for _, ir in items]}
+        return TVal(simplify(alts, self.n_options))
 
     def _when(self, guard: Cube) -> str:
         parts = []

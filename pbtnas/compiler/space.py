@@ -143,6 +143,15 @@ def _artifact(program: Program, module: ast.Module) -> dict:
     for m in modules:
         m["args"] = op_args.get((m["path"], m["option"]), {})
 
+    # `linked` lists the whole group a gene travels with (links are transitive: a shares a layer with b, b with c).
+    for start in list(links):
+        group, frontier = {start}, [start]
+        while frontier:
+            for j in links[frontier.pop()]:
+                if j not in group:
+                    group.add(j)
+                    frontier.append(j)
+        links[start] = group
     gene_entries = []
     for g in genes:
         prefixes = []
