@@ -56,7 +56,7 @@ def test_search_soup_and_load_digits_through_the_cli(ray_session: str, tmp_path:
     release_kept_workers()  # the subprocess's actors need the session's CPUs
     run = tmp_path / "digits-run"
     config = tmp_path / "run.toml"
-    config.write_text("population = 4\nepochs = 4\nstep = 2\nseed = 1\n[task_options]\ntrain_limit = 400\n")
+    config.write_text("population = 4\nepochs = 4\nstep = 2\nseed = 1\n[task_options]\nlr = 0.003\n")
     cmd = [sys.executable, "-m", "pbtnas.cli", "search", str(ROOT / "spaces" / "digits.nas"), "--config",
            str(config), "--out", str(run), "--address", ray_session, "--no-progress", "--workers", "2"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
@@ -70,7 +70,7 @@ def test_search_soup_and_load_digits_through_the_cli(ray_session: str, tmp_path:
     with torch.no_grad():
         accuracy = float((module.classifier(data.x_val).argmax(1) == data.y_val).float().mean())
     assert accuracy == json.loads((run / "best" / "info.json").read_text())["fitness"]
-    assert accuracy > 0.5  # a real classifier after 4 epochs on 400 images (chance is 0.1)
+    assert accuracy > 0.6  # a real classifier after 4 epochs (chance is 0.1)
     soup = runner.invoke(app, ["soup", str(run)])
     assert soup.exit_code == 0, soup.output
     info = json.loads((run / "soup" / "info.json").read_text())

@@ -201,7 +201,7 @@ def test_a_failing_member_is_marked_and_replaced_and_the_run_goes_on(
 
 
 def reference_run(tmp_path: Path) -> tuple[SearchConfig, Path]:
-    cfg = config(population=4, epochs=8, step=2, seed=11)
+    cfg = config(population=4, epochs=6, step=2, seed=11)
     run = tmp_path / "uninterrupted"
     run_search(cfg, SPACE, run)
     return cfg, run
@@ -241,7 +241,7 @@ def test_dead_worker_is_restarted_and_resume_after_sigkill_is_identical(ray_sess
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     progress = json.loads((killed / "progress.json").read_text())
-    assert 2 <= progress["epoch"] < 8 and not progress["complete"]
+    assert 2 <= progress["epoch"] < 6 and not progress["complete"]
     run_search(cfg, SPACE, killed, resume=True)
     assert final_population(killed) == expected
     assert json.loads((killed / "best" / "info.json").read_text()) == json.loads(
