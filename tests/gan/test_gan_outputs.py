@@ -44,11 +44,11 @@ def test_final_scores_name_the_feature_network(gan_cache: Path, tmp_path: Path) 
     state = task.new_member(FakeGenome((0,)), seed=0)
     scores = task.final_scores(state, FakeGenome((0,)), n_images=300, splits=3)
     assert scores.fid_name == "digits-FID" and scores.is_name == "digits-IS" and scores.n_images == 300
-    assert scores.fid == pytest.approx(task.fid(task.final_module(state, FakeGenome((0,))), 300, seed=0), rel=1e-5)
+    assert scores.fid == pytest.approx(task.fid(task.final_generator(state, FakeGenome((0,))), 300, seed=0), rel=1e-5)
     assert 1.0 <= scores.is_mean <= 10.0 and scores.is_std >= 0.0
     assert "digits-FID-300" in str(scores) and "digits-IS" in str(scores)
     # the same numbers from the plain function the CLI calls
-    again = evaluate_generator(task.final_module(state, FakeGenome((0,))), task.feature_net(), task.reference(),
+    again = evaluate_generator(task.final_generator(state, FakeGenome((0,))), task.feature_net(), task.reference(),
                                task.latent_dim, n_images=300, splits=3)
     assert again.to_dict() == scores.to_dict()
     path = task.save_samples(state, FakeGenome((0,)), tmp_path / "step0" / "member0.png")

@@ -66,7 +66,7 @@ def test_ganhard_member_trains_mixes_and_scores(space, gan_cache: Path) -> None:
 
     fitness = task.evaluate(trained, child_genome, seed=0)
     assert np.isfinite(fitness) and fitness < 0
-    gen = task.final_module(trained, child_genome)
+    gen = task.final_generator(trained, child_genome)
     with torch.no_grad():
         out = gen(torch.randn(3, 120))
     assert out.shape == (3, 3, 16, 16) and out.abs().max() <= 1.0

@@ -82,7 +82,7 @@ def test_ema_follows_the_formula_on_parameters_only(gan_cache: Path) -> None:
         torch.testing.assert_close(v, state["model"][k])
         assert not torch.equal(new["model"][k], state["model"][k])
     # final_module: EMA parameters, the *training* BatchNorm statistics, eval mode
-    gen = task.final_module(new, G0)
+    gen = task.final_generator(new, G0)
     assert not gen.training
     sd = gen.state_dict()
     torch.testing.assert_close(sd["proj.weight"], state["model"]["generator.proj.weight"])
@@ -151,7 +151,7 @@ def test_fitness_is_minus_digits_fid_and_reproducible(gan_cache: Path) -> None:
     f3 = task.evaluate(state, G1, seed=1)
     assert f1 < 0 and f1 == f2 and f1 != f3
     assert task.fid_name == "digits-FID"
-    assert -f1 == pytest.approx(task.fid(task.final_module(state, G1), 200, seed=0))
+    assert -f1 == pytest.approx(task.fid(task.final_generator(state, G1), 200, seed=0))
 
 
 def test_bad_space_or_options_are_explained(gan_cache: Path) -> None:

@@ -1,6 +1,6 @@
 """What a person looks at: sample grids from a fixed latent batch, and the final FID / IS of a generator.
 
-Plain functions over a generator ``nn.Module`` (``GanTask.final_module`` gives one), so the CLI and the engine can
+Plain functions over a generator ``nn.Module`` (``GanTask.final_generator`` gives one), so the CLI and the engine can
 call them without a task: ``pbtnas sample`` -> :func:`sample`, ``pbtnas evaluate`` -> :func:`evaluate_generator`.
 """
 

@@ -164,10 +164,13 @@ class GanTask:
         return new_state, stats.metrics()
 
     def final_module(self, state: MemberState, genome: Any) -> nn.Module:
-        """The generator with its EMA parameters (and the training BatchNorm statistics), in eval mode."""
+        """The whole model (generator and discriminator) with the generator's EMA parameters in place and the
+        training BatchNorm statistics, in eval mode: what `pbtnas.load(run)` returns; `.generator` makes images."""
         weights = {**state["model"], **state["shadows"].get("ema", {})}
-        generator = self._model(genome, weights).generator
-        return generator.eval().requires_grad_(False)
+        return self._model(genome, weights).eval().requires_grad_(False)
+
+    def final_generator(self, state: MemberState, genome: Any) -> nn.Module:
+        return self.final_module(state, genome).generator
 
     # --------------------------------------------------------------------------------------------- metrics
 
@@ -196,7 +199,7 @@ class GanTask:
 
     def evaluate(self, state: MemberState, genome: Any, seed: int) -> float:
         """−FID on ``fid_images`` generated images against the training split (non-finite if it diverged)."""
-        value = self.fid(self.final_module(state, genome), self.options.fid_images, seed)
+        value = self.fid(self.final_generator(state, genome), self.options.fid_images, seed)
         return -value if math.isfinite(value) else float("-inf")
 
     # --------------------------------------------------------------------------------------------- outputs
@@ -204,12 +207,12 @@ class GanTask:
     def save_samples(self, state: MemberState, genome: Any, path: Path | str, grid: tuple[int, int] = (6, 6),
                      seed: int = 0) -> Path:
         """The member's EMA generator on the fixed latent batch (seed 0): call it per step for every member."""
-        return save_grid(self.final_module(state, genome), path, self.latent_dim, grid, seed)
+        return save_grid(self.final_generator(state, genome), path, self.latent_dim, grid, seed)
 
     def final_scores(self, state: MemberState, genome: Any, n_images: int = 50_000, splits: int = 10,
                      seed: int = 0) -> GanScores:
         """FID-N and IS (mean ± std over ``splits``) of the member's EMA generator."""
-        return self.generator_scores(self.final_module(state, genome), n_images, splits, seed)
+        return self.generator_scores(self.final_generator(state, genome), n_images, splits, seed)
 
     def generator_scores(self, generator: nn.Module, n_images: int = 50_000, splits: int = 10,
                          seed: int = 0) -> GanScores:
