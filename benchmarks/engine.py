@@ -102,6 +102,7 @@ def main() -> None:
 
     import ray
 
+    load_before = os.getloadavg()[0]
     space, space_label = classify_space()  # before ray.init: workers inherit PYTHONPATH from this process
     # Ray puts the driver's script directory on its workers' sys.path; benchmarks/ holds gan.py, rl.py and this
     # engine.py, which would shadow modules of those names in the workers (the actors then never start).
@@ -118,7 +119,9 @@ def main() -> None:
     mixing = mixing_ganhard(args.mix_repeats)
 
     results = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+                    # other work on the machine distorts (a) and (c): the 1-minute load average around the run
+                    "load_average_before": load_before, "load_average_after": os.getloadavg()[0]},
         "classify_space": space_label,
         "search": {"population": args.population, "epochs": args.epochs, "step": args.step},
         "one_worker": one,
@@ -129,7 +132,8 @@ def main() -> None:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"classify space: {space_label}")
+    print(f"classify space: {space_label}; load average {load_before:.1f} before, "
+          f"{results['machine']['load_average_after']:.1f} after ({os.cpu_count()} CPUs)")
     print(f"(a) engine overhead, 2 workers: {two['overhead_ratio']:.3f} (1 worker: {one['overhead_ratio']:.3f}; "
           f"target <= 1.05)")
     if "error" in mixing:

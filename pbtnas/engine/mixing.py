@@ -87,7 +87,10 @@ def mix_states(
                 f"{key}: the {who} parent's tensor has shape {tuple(parent.shape)}, the child's layer needs "
                 f"{tuple(fresh.shape)}; a gene changes a layer it does not own (the compiler should link them)"
             )
-        model[key] = shrink_perturb_tensor(parent, fresh, sp) if key in taken else parent.clone()
+        # Unchanged tensors are shared with the base, not copied: states are values that nobody modifies in
+        # place (tasks load them with load_state_dict, Ray serialises them), and copying a full GanHard model
+        # costs more than the rest of a mixing.
+        model[key] = shrink_perturb_tensor(parent, fresh, sp) if key in taken else parent
     if (sp.shrink, sp.perturb) not in ((1.0, 0.0), (0.0, 1.0)):  # pure copies are already unit length
         renormalize_sn(model, taken)
 
@@ -95,18 +98,14 @@ def mix_states(
     for name, base_shadow in base["shadows"].items():
         donor_shadow = donor["shadows"].get(name, {})
         drop = keys_owned_by(space, inherited, base_shadow)
-        shadow = {k: v.clone() for k, v in base_shadow.items() if k not in drop and k in model}
+        shadow = {k: v for k, v in base_shadow.items() if k not in drop and k in model}
         for k in keys_owned_by(space, inherited, donor_shadow):
             if k in model:
-                shadow[k] = donor_shadow[k].clone()
+                shadow[k] = donor_shadow[k]
         shadows[name] = shadow
 
     drop_moments = keys_owned_by(space, inherited, base["optim"])
-    optim = {
-        k: {f: t.clone() for f, t in fields.items()}
-        for k, fields in base["optim"].items()
-        if k not in drop_moments and k in model
-    }
+    optim = {k: dict(fields) for k, fields in base["optim"].items() if k not in drop_moments and k in model}
     return {"model": model, "shadows": shadows, "optim": optim, "meta": dict(base["meta"])}
 
 
