@@ -232,8 +232,8 @@ def ops_cmd(plugins: Optional[list[str]] = PluginOption) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """`sample` is registered by pbtnas/cli.py, which also takes run directories (GAN image grids)."""
     app.command("compile")(compile_cmd)
     app.command("check")(check_cmd)
-    app.command("sample")(sample_cmd)
     app.command("show")(show_cmd)
     app.command("ops")(ops_cmd)

@@ -1,0 +1,135 @@
+"""`pbtnas evaluate RUN` and `pbtnas sample RUN`: final metrics and images of a finished run's networks.
+
+They read the run directory only (its config, compiled space and saved networks) and never retrain. Results go to
+RUN/final_metrics.json (written atomically) and to the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+from pathlib import Path
+from typing import Any
+
+from pbtnas.engine.loading import LoadError, load, load_space_of_run
+from pbtnas.engine.rundir import load_state
+from pbtnas.tasks.registry import UnknownTask, get_task
+
+
+class RunError(ValueError):
+    """A run directory that cannot be evaluated as asked; the message is meant for the user."""
+
+
+def _config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "config.json"
+    if not path.exists():
+        raise RunError(f"{run_dir} is not a pbtnas run directory (no config.json)")
+    return json.loads(path.read_text())
+
+
+def networks_of(run_dir: Path) -> list[str]:
+    """The saved networks of a run: best, best_ever and any soups, in that order."""
+    names = [n for n in ("best", "best_ever") if (run_dir / n / "model.pt").exists()]
+    names += sorted(p.name for p in run_dir.glob("soup*") if (p / "model.pt").exists())
+    if not names:
+        raise RunError(f"{run_dir} has no saved network yet (best/model.pt): has the run finished?")
+    return names
+
+
+def open_task(run_dir: Path, **option_updates: Any):
+    cfg = _config(run_dir)
+    try:
+        task_cls = get_task(cfg["task"])
+    except UnknownTask as err:
+        raise RunError(str(err)) from None
+    options = task_cls.Options.model_validate({**cfg.get("task_options", {}), **option_updates})
+    try:
+        space = load_space_of_run(run_dir)
+    except LoadError as err:
+        raise RunError(str(err)) from None
+    return cfg["task"], task_cls(space, options, run_dir), space
+
+
+def _write_metrics(run_dir: Path, results: dict[str, Any]) -> Path:
+    path = run_dir / "final_metrics.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    old.update(results)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(old, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def evaluate_run(run_dir: Path, *, fid_images: int = 50_000, splits: int = 10, episodes: int = 10,
+                 video: Path | None = None, seed: int = 0, which: list[str] | None = None) -> dict[str, Any]:
+    """Final metrics of each saved network of the run (GAN: FID and IS; RL: returns; others: the task's fitness)."""
+    run_dir = Path(run_dir)
+    names = which or networks_of(run_dir)
+    task_name, task, space = open_task(run_dir)
+    results: dict[str, Any] = {}
+    try:
+        for name in names:
+            try:
+                module, genome = load(run_dir, name)
+            except LoadError as err:
+                raise RunError(str(err)) from None
+            if task_name == "gan":
+                scores = task.generator_scores(module.generator, n_images=fid_images, splits=splits, seed=seed)
+                results[name] = scores.to_dict()
+            elif task_name == "rl":
+                state = {"model": load_state(run_dir / name / "model.pt"), "shadows": {}, "optim": {}, "meta": {}}
+                out = video if (video is not None and name == names[0]) else None
+                returns = task.evaluate_episodes(state, genome, seed, episodes, video=out)
+                results[name] = {"mean_return": statistics.fmean(returns),
+                                 "std_return": statistics.pstdev(returns) if len(returns) > 1 else 0.0,
+                                 "episodes": len(returns), "returns": returns,
+                                 **({"video": str(out)} if out is not None else {})}
+            else:
+                state = {"model": load_state(run_dir / name / "model.pt"), "shadows": {}, "optim": {}, "meta": {}}
+                fitness = task.evaluate(state, genome, seed)
+                results[name] = {"fitness": fitness}
+            results[name]["genome"] = space.to_json_genome(genome)["choices"]
+    finally:
+        close = getattr(task, "close", None)
+        if close is not None:
+            close()
+    _write_metrics(run_dir, results)
+    return results
+
+
+def format_results(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, r in results.items():
+        if "fid" in r:
+            lines.append(f"{name:>10}: {r.get('fid_name', 'FID')} {r['fid']:.3f}   "
+                         f"{r.get('is_name', 'IS')} {r['is_mean']:.3f} ± {r['is_std']:.3f} "
+                         f"({r.get('n_images')} images, {r.get('splits')} splits)")
+        elif "mean_return" in r:
+            lines.append(f"{name:>10}: return {r['mean_return']:.1f} ± {r['std_return']:.1f} "
+                         f"over {r['episodes']} episodes" + (f"   video {r['video']}" if "video" in r else ""))
+        else:
+            value = r.get("fitness", math.nan)
+            lines.append(f"{name:>10}: fitness {value:.4f}")
+    return lines
+
+
+def sample_run(run_dir: Path, out: Path, grid: str = "8x8", seed: int = 0, which: str = "best") -> Path:
+    """An image grid from the generator of a GAN run's saved network."""
+    run_dir = Path(run_dir)
+    cfg = _config(run_dir)
+    if cfg.get("task") != "gan":
+        raise RunError(f"`pbtnas sample RUN` draws images from a GAN run; {run_dir} ran task {cfg.get('task')!r}")
+    from pbtnas.tasks.gan import sample
+    from pbtnas.tasks.gan.task import int_constant
+
+    try:
+        module, _ = load(run_dir, which)
+    except LoadError as err:
+        raise RunError(str(err)) from None
+    space = load_space_of_run(run_dir)
+    try:
+        return sample(module.generator, int_constant(space, "latent_dim"), out=out, grid=grid, seed=seed)
+    except ValueError as err:  # a malformed --grid
+        raise RunError(str(err)) from None
