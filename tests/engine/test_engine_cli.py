@@ -32,7 +32,11 @@ def test_user_errors_are_one_clean_message(tmp_path: Path) -> None:
         (["search", "x.nas", "--task-option", "batch_size=-1"], "batch_size"),
         (["search", "--resume", str(tmp_path)], "that can be resumed"),
         (["soup", str(tmp_path)], "not a pbtnas run directory"),
+        (["search", "--resume", str(tmp_path / "fake"), "--population", "5"], "only execution options"),
     ]
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "config.json").write_text("{}")
+    (tmp_path / "fake" / "progress.json").write_text("{}")
     (tmp_path / "x.nas").write_text("space x\n")
     for args, needle in cases:
         args = [str(tmp_path / a) if a == "x.nas" else a for a in args]
