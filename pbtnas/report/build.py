@@ -33,8 +33,9 @@ def results_of(runs: Sequence[RunData]) -> list[tuple[str, str, int, float]]:
 
 def _unique_names(runs: Sequence[RunData]) -> list[str]:
     names: list[str] = []
+    clash = len({r.name for r in runs}) < len(runs)  # e.g. OUT/<config>/seed_0 from pbtnas experiment
     for r in runs:
-        base = _slug(r.name)
+        base = _slug(f"{r.root.parent.name}_{r.name}" if clash else r.name)
         name, k = base, 2
         while name in names:
             name, k = f"{base}_{k}", k + 1
