@@ -105,6 +105,14 @@ def run_bohb(cfg: BohbConfig, out: Path) -> dict[str, Any]:
             fitness = float(self.task.evaluate(self.state, self.genome, cfg.seed))
             return {"fitness": fitness if math.isfinite(fitness) else -1e30, "epoch": end, **metrics}
 
+        # HyperBand pauses trials between rungs: Tune saves and restores them through these
+        def save_checkpoint(self, checkpoint_dir: str) -> None:
+            torch.save({"state": self.state, "epoch": self.epoch}, Path(checkpoint_dir) / "member.pt")
+
+        def load_checkpoint(self, checkpoint_dir: str) -> None:
+            saved = torch.load(Path(checkpoint_dir) / "member.pt", map_location="cpu", weights_only=True)
+            self.state, self.epoch = saved["state"], int(saved["epoch"])
+
     import ConfigSpace as CS
 
     cs = CS.ConfigurationSpace(seed=cfg.seed)
@@ -127,6 +135,9 @@ def run_bohb(cfg: BohbConfig, out: Path) -> dict[str, Any]:
     )
     results = tuner.fit()
     wall = time.perf_counter() - t0
+    errors = [r.error for r in results if r.error]
+    if errors and len(errors) == len(results):
+        raise RuntimeError(f"every BOHB trial failed; the first: {errors[0]!r}")
     _write_run(out, cfg, space, genes, results, wall)
     return {"out": str(out), "trials": len(results), "wall_seconds": wall}
 
