@@ -82,6 +82,17 @@ def search_command(
     gpus_per_member: Optional[float] = typer.Option(None, help="GPUs of one worker, may be fractional  [default: 0]"),
     max_retries: Optional[int] = typer.Option(None, help="retrainings after a worker dies  [default: 2]"),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="show the progress bar"),
+    preset: Optional[str] = typer.Option(None, help="task preset: paper | tiny (also sets N, epochs, e_step)"),
+    data: Optional[str] = typer.Option(None, help="gan: digits | cifar10 | stl10"),
+    data_root: Optional[str] = typer.Option(None, "--data-root", help="gan: folder of the torchvision datasets"),
+    download: Optional[bool] = typer.Option(None, "--download/--no-download",
+                                            help="gan: let torchvision download a missing dataset"),
+    inception_weights: Optional[str] = typer.Option(None, "--inception-weights",
+                                                    help="gan: local Inception weights file for FID/IS"),
+    env: Optional[str] = typer.Option(None, help="rl: dm_control task as domain_task, e.g. walker_run"),
+    obs: Optional[str] = typer.Option(None, help="rl: pixels | state"),
+    shared_replay: Optional[bool] = typer.Option(None, "--shared-replay/--private-replay",
+                                                 help="rl: one replay buffer per node shared by its members"),
 ) -> None:
     """Search a space with PBT-NAS (or a baseline) on Ray."""
     try:
@@ -95,8 +106,15 @@ def search_command(
         values = {k: v for k, v in values.items() if v is not None}
         if set_:
             values["overrides"] = _pairs(set_, "--set")
+        task_options: dict[str, Any] = {}
         if task_option:
-            values["task_options"] = {k: _json_or_text(v) for k, v in _pairs(task_option, "--task-option").items()}
+            task_options = {k: _json_or_text(v) for k, v in _pairs(task_option, "--task-option").items()}
+        # Shortcuts for the tasks' most used options; they are task options like any --task-option.
+        shortcuts = {"preset": preset, "data": data, "data_root": data_root, "download": download,
+                     "inception_weights": inception_weights, "env": env, "obs": obs, "shared_replay": shared_replay}
+        task_options.update({k: v for k, v in shortcuts.items() if v is not None})
+        if task_options:
+            values["task_options"] = task_options
         if step_schedule:
             values["step_schedule"] = _schedule(step_schedule)
         summary, run_dir = search(values, config, resume)

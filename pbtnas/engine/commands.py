@@ -51,11 +51,22 @@ def compile_space_for(cfg: SearchConfig) -> Any:
             raise UserError("--set does not apply to a compiled .json space; compile the .nas file instead")
         return CompiledSpace.from_json(path.read_text())
     try:
-        return compile_space(str(path), overrides=dict(cfg.overrides))
+        return compile_space(str(path), overrides={**task_space_overrides(cfg), **cfg.overrides})
     except Exception as err:  # DiagnosticError renders file:line:col diagnostics as its message
         if type(err).__name__ in ("DiagnosticError", "GenomeError"):
             raise UserError(str(err)) from None
         raise
+
+
+def task_space_overrides(cfg: SearchConfig) -> dict[str, str]:
+    """Constants the task derives from its options (the RL environment's action size, say); `--set` wins."""
+    hook = getattr(get_task(cfg.task), "space_overrides", None)
+    if hook is None:
+        return {}
+    try:
+        return {k: str(v) for k, v in hook(cfg.task_options).items()}
+    except Exception as err:  # an unknown environment, say: a user error with the task's own message
+        raise UserError(f"task {cfg.task!r} cannot set up its space: {err}") from None
 
 
 def resolve_task_options(cfg: SearchConfig) -> SearchConfig:
@@ -72,6 +83,35 @@ def resolve_task_options(cfg: SearchConfig) -> SearchConfig:
     except Exception as err:
         raise UserError(f"invalid task options for {cfg.task!r}:\n{err}") from None
     return cfg.model_copy(update={"task_options": validated.model_dump(mode="json")})
+
+
+# A task preset recommends engine settings (the paper's N, budget and e_step) under these names.
+PRESET_ENGINE_FIELDS = {"population": "population", "epochs": "epochs", "e_step": "step",
+                        "step_schedule": "step_schedule"}
+
+
+def apply_preset_engine_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """Fill population / epochs / step / step_schedule from the task's preset where the user gave none.
+
+    Only an explicit preset (`--preset paper`, `--preset tiny`) does this: the task's own defaults never change the
+    engine's. The user's values always win."""
+    options = dict(values.get("task_options") or {})
+    if options.get("preset") in (None, "default"):
+        return values
+    try:
+        task_cls = get_task(values.get("task", "classify"))
+        validated = task_cls.Options.model_validate(options)
+    except UnknownTask as err:
+        raise UserError(str(err)) from None
+    except Exception as err:
+        raise UserError(f"invalid task options for {values.get('task')!r}:\n{err}") from None
+    out = dict(values)
+    for field, engine_key in PRESET_ENGINE_FIELDS.items():
+        if engine_key not in out and field in type(validated).model_fields:
+            value = getattr(validated, field)
+            if value is not None and value != []:
+                out[engine_key] = value
+    return out
 
 
 def default_run_dir(cfg: SearchConfig, space_name: str) -> Path:
@@ -198,6 +238,7 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
             values.update(cli_values)
             if "space" not in values:
                 raise UserError("give the space to search (pbtnas search SPACE.nas) or `space = ...` in the config")
+            values = apply_preset_engine_settings(values)
             cfg = resolve_task_options(validate_config(values, str(config_file) if config_file else "options"))
             space = compile_space_for(cfg)
             run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg, space.name)

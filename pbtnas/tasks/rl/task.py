@@ -89,6 +89,9 @@ class RLTask:
     name = "rl"
     Options = RLOptions
 
+    # The engine compiles the space with these constants (the environment's action size, …) before the search.
+    space_overrides = staticmethod(space_overrides)
+
     def __init__(self, space: Any, options: RLOptions | dict[str, Any], workdir: Path | None) -> None:
         self.space = space
         self.options = options if isinstance(options, RLOptions) else RLOptions.model_validate(options)
