@@ -81,3 +81,24 @@ def test_search_soup_and_load_digits_through_the_cli(ray_session: str, tmp_path:
     assert info["fitness"] >= info["best_member_fitness"] and info["ingredients"][0] == info["candidates"][0]
     soup_module, soup_genome = pbtnas.load(run, "soup")
     assert soup_genome.values == genome.values
+    # pbtnas evaluate re-measures every saved network from the run directory alone
+    evaluated = runner.invoke(app, ["evaluate", str(run)])
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads((run / "final_metrics.json").read_text())
+    assert set(metrics) == {"best", "best_ever", "soup"}
+    assert metrics["best"]["fitness"] == accuracy
+    assert metrics["soup"]["fitness"] == info["fitness"]
+    assert metrics["best"]["genome"] == json.loads((run / "best" / "genome.json").read_text())["choices"]
+    # image grids come from GAN runs only: a clear message, exit 1
+    sampled = runner.invoke(app, ["sample", str(run)])
+    assert sampled.exit_code == 1 and "draws images from a GAN run" in sampled.output
+
+
+def test_explicit_preset_supplies_the_engine_settings_the_user_did_not_give() -> None:
+    from pbtnas.engine.commands import apply_preset_engine_settings
+
+    paper = apply_preset_engine_settings({"task": "gan", "task_options": {"preset": "paper"}})
+    assert (paper["population"], paper["epochs"], paper["step"]) == (24, 300, 10)
+    mine = apply_preset_engine_settings({"task": "gan", "task_options": {"preset": "paper"}, "population": 6})
+    assert mine["population"] == 6 and mine["epochs"] == 300
+    assert apply_preset_engine_settings({"task": "gan"}) == {"task": "gan"}  # no preset: engine defaults
