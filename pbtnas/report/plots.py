@@ -134,7 +134,7 @@ def plot_final_values(rows: Sequence[tuple[str, float]], path: Path, setting: st
             jitter = np.linspace(-0.15, 0.15, len(vals)) if len(vals) > 1 else [0.0]
             ax.plot(i + np.asarray(jitter), vals, "o", color=color, ms=7,
                     label="one run (seed)" if i == 0 else None)
-        ax.set_xticks(range(len(algs)), [a.replace(", ", ",\n").replace(" + ", " +\n") for a in algs],
+        ax.set_xticks(range(len(algs)), [a.replace(", shrink", ",\nshrink").replace(" + ", " +\n") for a in algs],
                       rotation=0)
         finite = [v for _, v in rows if math.isfinite(v)]
         if finite:
