@@ -82,6 +82,8 @@ def search_command(
     gpus_per_member: Optional[float] = typer.Option(None, help="GPUs of one worker, may be fractional  [default: 0]"),
     max_retries: Optional[int] = typer.Option(None, help="retrainings after a worker dies  [default: 2]"),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="show the progress bar"),
+    tensorboard: Optional[bool] = typer.Option(None, "--tensorboard/--no-tensorboard",
+                                               help="log every member to RUN/tensorboard  [default: on]"),
     preset: Optional[str] = typer.Option(None, help="task preset: paper | tiny (also sets N, epochs, e_step)"),
     data: Optional[str] = typer.Option(None, help="gan: digits | cifar10 | stl10"),
     data_root: Optional[str] = typer.Option(None, "--data-root", help="gan: folder of the torchvision datasets"),
@@ -101,7 +103,7 @@ def search_command(
             "step": step, "seed": seed, "tau": tau, "mix_probability": mix_probability,
             "shrink_perturb": shrink_perturb, "mix_with_self": mix_with_self, "out": out, "address": address,
             "workers": workers, "cpus_per_member": cpus_per_member, "gpus_per_member": gpus_per_member,
-            "max_retries": max_retries, "progress": progress,
+            "max_retries": max_retries, "progress": progress, "tensorboard": tensorboard,
         }
         values = {k: v for k, v in values.items() if v is not None}
         if set_:

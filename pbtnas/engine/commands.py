@@ -26,7 +26,8 @@ __all__ = ["UserError", "compile_space_for", "run_search", "search", "soup"]
 log = logging.getLogger("pbtnas.engine")
 
 # Options that do not change what a run computes; a resumed run may set them anew.
-EXECUTION_OPTIONS = {"address", "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress"}
+EXECUTION_OPTIONS = {"address", "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress",
+                     "tensorboard"}
 
 
 class UserError(Exception):
@@ -197,6 +198,9 @@ def run_search(
             log.info("search %s: %d workers, %s", run.root.name, workers, "resumed" if resume else "started")
             summary = driver.run_all()
         finally:
+            from pbtnas.engine.tensorboard import close as close_tensorboard
+
+            close_tensorboard(run.root)
             if hasattr(sink, "stop"):
                 sink.stop()
             if keep_workers:

@@ -57,6 +57,7 @@ class SearchConfig(BaseModel):
     gpus_per_member: float = Field(0.0, ge=0)
     max_retries: int = Field(2, ge=0, description="restarts of a dead worker for one member in one step")
     progress: bool = True
+    tensorboard: bool = Field(True, description="log every member's fitness and losses to RUN/tensorboard")
 
     @field_validator("shrink_perturb", mode="before")
     @classmethod
@@ -86,7 +87,8 @@ class SearchConfig(BaseModel):
 
     def result_fields(self) -> dict[str, Any]:
         """The options that determine the result (what a resumed run must not change)."""
-        execution = {"address", "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress", "out"}
+        execution = {"address", "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress", "out",
+                     "tensorboard"}
         return self.model_dump(exclude=execution)
 
 

@@ -159,6 +159,13 @@ class Driver:
         outcomes = self.pool.train(jobs, reload, self.cfg.max_retries, done)
         evaluated = self._record(step, outcomes)
         self._update_best_ever(step)
+        if self.cfg.tensorboard:
+            from pbtnas.engine.tensorboard import log_step
+
+            try:
+                log_step(self.run.root, step.end, evaluated, self.members)
+            except Exception:  # logging never stops a search
+                log.exception("tensorboard logging failed")
         events: list[dict[str, Any]] = []
         if not step.last:
             events = self._vary(step)

@@ -35,7 +35,7 @@ def report_command(
         _fail(str(err))
         return
     if tensorboard:
-        from pbtnas.report.tensorboard import backfill
+        from pbtnas.engine.tensorboard import backfill
 
         for run in runs:
             backfill(run)

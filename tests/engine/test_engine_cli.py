@@ -81,6 +81,13 @@ def test_search_soup_and_load_digits_through_the_cli(ray_session: str, tmp_path:
     assert info["fitness"] >= info["best_member_fitness"] and info["ingredients"][0] == info["candidates"][0]
     soup_module, soup_genome = pbtnas.load(run, "soup")
     assert soup_genome.values == genome.values
+    # live TensorBoard curves, one per member, tagged by member id and genome hash
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    fitness_tags = [t for t in events.Tags()["scalars"] if "fitness" in t]
+    assert fitness_tags and any("member" in t for t in fitness_tags)
     # pbtnas evaluate re-measures every saved network from the run directory alone
     evaluated = runner.invoke(app, ["evaluate", str(run)])
     assert evaluated.exit_code == 0, evaluated.output

@@ -11,7 +11,7 @@ from pbtnas.report.build import build_report
 from pbtnas.report.experiment import plan, run_experiment
 from pbtnas.report.lineage import origin_shares
 from pbtnas.report.load import load_run
-from pbtnas.report.tensorboard import backfill
+from pbtnas.engine.tensorboard import backfill
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pbtnas.report.tensorboard import backfill, close, genome_hash, log_step, member_tag
+from pbtnas.engine.tensorboard import backfill, close, genome_hash, log_step, member_tag
 
 
 def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:

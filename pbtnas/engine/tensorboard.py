@@ -3,7 +3,7 @@
 The engine calls ``log_step`` once per step, after the members were evaluated and before selection replaces any
 (so every evaluated uid still has its genome)::
 
-    from pbtnas.report.tensorboard import log_step, close
+    from pbtnas.engine.tensorboard import log_step, close
     log_step(run_dir, step.end, evaluated, members)   # evaluated: the step's "evaluated" list; members: Member objects
     ...
     close(run_dir)                                    # at the end of the search (flushes and closes the writer)
