@@ -144,6 +144,7 @@ class Driver:
                 end=step.end,
                 train_seed=derive_seed(self.cfg.seed, Purpose.TRAIN, step.start, m.uid),
                 eval_seed=eval_seed,
+                uid=m.uid,
             )
             for m in self.members
             if m.status == "ok"

@@ -56,6 +56,7 @@ class TrainJob:
     end: int
     train_seed: int
     eval_seed: int
+    uid: int | None = None  # the member's id, for the task's per-step outputs (image grids, videos)
     attempts: int = 0
 
 
@@ -154,7 +155,7 @@ class ActorPool:
                 state_ref, report_ref = (
                     self.actors[index]
                     .train_eval.options(num_returns=2)
-                    .remote(job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed)
+                    .remote(job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid)
                 )
                 running[report_ref] = (index, job, state_ref)
             ready, _ = ray.wait(list(running), num_returns=1)

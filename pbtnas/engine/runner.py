@@ -81,7 +81,8 @@ class MemberRunner:
         return self.task.new_member(self._genome(values), seed)
 
     def train_eval(
-        self, state: MemberState, values: list[int], start: int, end: int, train_seed: int, eval_seed: int
+        self, state: MemberState, values: list[int], start: int, end: int, train_seed: int, eval_seed: int,
+        uid: int | None = None,
     ) -> tuple[MemberState, dict[str, Any]]:
         """Train [start, end) and evaluate. A failure returns the input state and a report saying why."""
         genome = self._genome(values)
@@ -110,6 +111,11 @@ class MemberRunner:
         )
         if not math.isfinite(fitness):
             report.update(failed=True, error=f"non-finite fitness {fitness}")
+        elif uid is not None and hasattr(self.task, "after_step"):
+            try:  # per-step outputs (a GAN's image grid): useful to watch, never a reason to fail a member
+                self.task.after_step(new_state, genome, uid, end)
+            except Exception as err:
+                report["after_step_error"] = f"{type(err).__name__}: {err}"
         return new_state, report
 
     def evaluate(self, state: MemberState, values: list[int], seed: int) -> float:

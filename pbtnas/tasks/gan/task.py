@@ -209,6 +209,14 @@ class GanTask:
         """The member's EMA generator on the fixed latent batch (seed 0): call it per step for every member."""
         return save_grid(self.final_generator(state, genome), path, self.latent_dim, grid, seed)
 
+    def after_step(self, state: MemberState, genome: Any, uid: int, epoch: int) -> Path | None:
+        """Called by the engine after each step: member `uid`'s grid from the fixed latent batch, so a person can
+        watch the population improve (WORKDIR/generated/member_<uid>/epoch_<epoch>.png)."""
+        if self.workdir is None:
+            return None
+        path = Path(self.workdir) / "generated" / f"member_{uid:04d}" / f"epoch_{epoch:04d}.png"
+        return self.save_samples(state, genome, path)
+
     def final_scores(self, state: MemberState, genome: Any, n_images: int = 50_000, splits: int = 10,
                      seed: int = 0) -> GanScores:
         """FID-N and IS (mean ± std over ``splits``) of the member's EMA generator."""
