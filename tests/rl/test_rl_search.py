@@ -62,3 +62,11 @@ def test_tiny_pixel_search_runs_end_to_end_and_writes_videos(ray_session: str, t
         state = load_state(path)
         assert state["meta"]["step"] == 200 and state["meta"]["frames"] == 400
         assert set(state["shadows"]["target"]) == {k for k in state["model"] if k.startswith("critic.")}
+    # `pbtnas evaluate RUN --episodes N --video V`: fresh episodes of the saved best network, the first one filmed
+    from pbtnas.tasks.commands import evaluate_run
+
+    results = evaluate_run(run, episodes=2, video=tmp_path / "best.gif", seed=5, which=["best"])
+    best = results["best"]
+    assert best["episodes"] == 2 and len(best["returns"]) == 2 and np.isfinite(best["mean_return"])
+    assert (tmp_path / "best.gif").stat().st_size > 0
+    assert json.loads((run / "final_metrics.json").read_text())["best"]["mean_return"] == best["mean_return"]
