@@ -118,6 +118,12 @@ class MemberRunner:
                 report["after_step_error"] = f"{type(err).__name__}: {err}"
         return new_state, report
 
+    def close_task(self) -> None:
+        """Free what the task holds beyond this run's steps (the RL replay stores), once the run has finished."""
+        close = getattr(self.task, "close", None)
+        if close is not None:
+            close()
+
     def evaluate(self, state: MemberState, values: list[int], seed: int) -> float:
         return float(self.task.evaluate(state, self._genome(values), seed))
 

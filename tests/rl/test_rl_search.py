@@ -70,3 +70,8 @@ def test_tiny_pixel_search_runs_end_to_end_and_writes_videos(ray_session: str, t
     assert best["episodes"] == 2 and len(best["returns"]) == 2 and np.isfinite(best["mean_return"])
     assert (tmp_path / "best.gif").stat().st_size > 0
     assert json.loads((run / "final_metrics.json").read_text())["best"]["mean_return"] == best["mean_return"]
+    # the run's replay stores were freed when it finished (they are detached Ray actors)
+    import ray
+
+    assert not [n for n in ray.util.list_named_actors(all_namespaces=True)
+                if "pbtnas-replay" in (n["name"] if isinstance(n, dict) else n)]
