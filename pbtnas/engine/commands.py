@@ -83,6 +83,12 @@ def resolve_task_options(cfg: SearchConfig) -> SearchConfig:
         validated = task_cls.Options.model_validate(options)
     except Exception as err:
         raise UserError(f"invalid task options for {cfg.task!r}:\n{err}") from None
+    preflight = getattr(task_cls, "preflight", None)  # data and weight files, checked before Ray starts
+    if preflight is not None:
+        try:
+            preflight(validated)
+        except Exception as err:
+            raise UserError(str(err)) from None
     return cfg.model_copy(update={"task_options": validated.model_dump(mode="json")})
 
 

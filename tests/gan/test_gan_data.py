@@ -128,3 +128,19 @@ def test_epoch_batches_cover_every_item_once() -> None:
     batches = list(epoch_batches(10, 4, torch.Generator().manual_seed(0)))
     assert [len(b) for b in batches] == [4, 4, 2]
     assert sorted(torch.cat(batches).tolist()) == list(range(10))
+
+
+def test_preflight_names_the_missing_files_before_any_worker_starts(tmp_path) -> None:
+    from pbtnas.engine.commands import UserError, resolve_task_options
+    from pbtnas.engine.config import SearchConfig
+    from pbtnas.tasks.gan import GanOptions, GanTask
+    from pbtnas.tasks.gan.data import DatasetError
+
+    with pytest.raises(DatasetError, match="data_batch_1"):
+        GanTask.preflight(GanOptions(data="cifar10", data_root=tmp_path, fid_features="classifier"))
+    GanTask.preflight(GanOptions(data="digits"))  # the embedded default needs no file
+    cfg = SearchConfig.model_validate({"space": "x.nas", "task": "gan",
+                                       "task_options": {"data": "stl10", "data_root": str(tmp_path),
+                                                        "fid_features": "classifier"}})
+    with pytest.raises(UserError, match="STL-10 not found"):
+        resolve_task_options(cfg)

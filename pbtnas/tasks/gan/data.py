@@ -180,6 +180,14 @@ def _check_files(folder: Path, expected: list[tuple[str, str]], what: str, verif
             )
 
 
+def check_dataset_files(name: str, root: Path | str | None, verify: bool = True) -> None:
+    """Raise DatasetError naming the expected files when CIFAR-10 / STL-10 are not in `root` (no loading)."""
+    if name == "cifar10":
+        _check_files(_root(root, "CIFAR-10") / CIFAR10.base_folder, _expected_cifar10(), "CIFAR-10", verify)
+    elif name == "stl10":
+        _check_files(_root(root, "STL-10") / STL10.base_folder, _expected_stl10(), "STL-10", verify)
+
+
 def _root(root: Path | str | None, what: str) -> Path:
     if root is None:
         raise DatasetError(f"{what} needs a data root (--data-root): the folder that holds torchvision's files")

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from torch import Tensor, nn
 
 from pbtnas.tasks.base import MemberFailed, MemberState
-from pbtnas.tasks.gan.data import ImageData, load_dataset
+from pbtnas.tasks.gan.data import ImageData, check_dataset_files, load_dataset
 from pbtnas.tasks.gan.metrics import (
     FeatureNet,
     InceptionFeatures,
@@ -162,6 +162,15 @@ class GanTask:
             "meta": meta,
         }
         return new_state, stats.metrics()
+
+    @staticmethod
+    def preflight(options: GanOptions) -> None:
+        """Checks the engine runs in the driver before any worker starts: a missing dataset or Inception file is
+        then one clear message, not a failure inside every Ray actor."""
+        if options.feature_kind == "inception":
+            inception_weights_path(options.inception_weights)
+        if options.data in ("cifar10", "stl10") and not options.download:
+            check_dataset_files(options.data, options.data_root, options.verify_checksums)
 
     def final_module(self, state: MemberState, genome: Any) -> nn.Module:
         """The whole model (generator and discriminator) with the generator's EMA parameters in place and the
