@@ -70,6 +70,19 @@ def task_space_overrides(cfg: SearchConfig) -> dict[str, str]:
         raise UserError(f"task {cfg.task!r} cannot set up its space: {err}") from None
 
 
+def preflight_task(cfg: SearchConfig) -> None:
+    """The task's own checks (data and weight files) in the driver, before Ray starts and before the run directory
+    exists; validating a config does not run them, running it does."""
+    task_cls = get_task(cfg.task)
+    preflight = getattr(task_cls, "preflight", None)
+    if preflight is None:
+        return
+    try:
+        preflight(task_cls.Options.model_validate(cfg.task_options))
+    except Exception as err:
+        raise UserError(str(err)) from None
+
+
 def resolve_task_options(cfg: SearchConfig) -> SearchConfig:
     """Validate the task's options now (a typo fails before Ray starts) and give ``data_seed`` the run seed."""
     try:
@@ -83,12 +96,7 @@ def resolve_task_options(cfg: SearchConfig) -> SearchConfig:
         validated = task_cls.Options.model_validate(options)
     except Exception as err:
         raise UserError(f"invalid task options for {cfg.task!r}:\n{err}") from None
-    preflight = getattr(task_cls, "preflight", None)  # data and weight files, checked before Ray starts
-    if preflight is not None:
-        try:
-            preflight(validated)
-        except Exception as err:
-            raise UserError(str(err)) from None
+
     return cfg.model_copy(update={"task_options": validated.model_dump(mode="json")})
 
 
@@ -255,6 +263,7 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
             run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg, space.name)
             if run_dir.exists() and any(run_dir.iterdir()):
                 raise UserError(f"{run_dir} already exists and is not empty; use --resume {run_dir} to continue it")
+        preflight_task(cfg)
         progress = RichProgress(len(cfg.steps())) if cfg.progress else None
         summary = run_search(cfg, space, run_dir, resume=resume is not None, progress=progress)
         return summary, run_dir

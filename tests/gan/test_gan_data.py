@@ -131,7 +131,7 @@ def test_epoch_batches_cover_every_item_once() -> None:
 
 
 def test_preflight_names_the_missing_files_before_any_worker_starts(tmp_path) -> None:
-    from pbtnas.engine.commands import UserError, resolve_task_options
+    from pbtnas.engine.commands import UserError, preflight_task, resolve_task_options
     from pbtnas.engine.config import SearchConfig
     from pbtnas.tasks.gan import GanOptions, GanTask
     from pbtnas.tasks.gan.data import DatasetError
@@ -142,5 +142,6 @@ def test_preflight_names_the_missing_files_before_any_worker_starts(tmp_path) ->
     cfg = SearchConfig.model_validate({"space": "x.nas", "task": "gan",
                                        "task_options": {"data": "stl10", "data_root": str(tmp_path),
                                                         "fid_features": "classifier"}})
+    resolved = resolve_task_options(cfg)  # validating a config checks no files
     with pytest.raises(UserError, match="STL-10 not found"):
-        resolve_task_options(cfg)
+        preflight_task(resolved)  # running it does, before Ray starts
