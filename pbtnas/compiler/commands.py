@@ -127,21 +127,9 @@ def compile_cmd(
 
 
 def linked_groups(space: CompiledSpace) -> list[list[int]]:
-    """Connected components of the `linked` relation, each sorted; singletons left out."""
-    seen: set[int] = set()
-    groups = []
-    for g in space.genes:
-        if g.index in seen or not g.linked:
-            continue
-        stack, group = [g.index], set()
-        while stack:
-            i = stack.pop()
-            if i not in group:
-                group.add(i)
-                stack.extend(space.genes[i].linked)
-        seen |= group
-        groups.append(sorted(group))
-    return groups
+    """The groups of genes copied together, each sorted; `gene.linked` already lists a gene's whole group."""
+    groups = {tuple(sorted({g.index, *g.linked})) for g in space.genes if g.linked}
+    return [list(group) for group in sorted(groups)]
 
 
 def check_cmd(
