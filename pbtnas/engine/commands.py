@@ -211,7 +211,7 @@ def run_search(
                 driver.initialise()
             log.info("search %s: %d workers, %s", run.root.name, workers, "resumed" if resume else "started")
             summary = driver.run_all()
-            pool.run_calls("close_task", [()], lambda i, ref, value: None)
+            pool.run_calls("close_task", [()])
         finally:
             from pbtnas.engine.tensorboard import close as close_tensorboard
 

@@ -16,8 +16,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import ray
-
 from pbtnas.engine.config import SearchConfig
 from pbtnas.engine.execution import ActorPool, TrainJob, TrainOutcome
 from pbtnas.engine.mixing import draw_inherited
@@ -79,6 +77,7 @@ class Driver:
         self.option_counts = tuple(len(g.options) for g in space.genes)
         self.members: list[Member] = []
         self.states: dict[int, Any] = {}  # slot -> ObjectRef of its MemberState
+        self.costs: dict[int, float] = {}  # slot -> seconds of its member's last step, to start long jobs first
         self.next_uid = 0
         self.best_ever: dict[str, Any] | None = None
         self.lineage_history: list[dict[str, Any]] = []
@@ -98,8 +97,8 @@ class Driver:
         calls = [(list(m.genome), derive_seed(self.cfg.seed, Purpose.MEMBER_INIT, m.uid)) for m in self.members]
         staging = self.run.staging_dir(0)
 
-        def keep(i: int, ref: Any, value: Any) -> None:
-            save_state(staging / f"member_{i:02d}.pt", value)
+        def keep(i: int, ref: Any) -> None:
+            save_state(staging / f"member_{i:02d}.pt", self.pool.fetch(ref))
             self.states[i] = ref
 
         self.pool.run_calls("new_member", calls, keep)
@@ -120,7 +119,7 @@ class Driver:
         if lineage_path.exists():
             self.lineage_history = [h for h in self.run.read_json(lineage_path) if h["epoch"] <= self.epoch]
         for m in self.members:
-            self.states[m.slot] = ray.put(load_state(self.run.checkpoint_path(self.epoch, m.slot)))
+            self.states[m.slot] = self.pool.put(load_state(self.run.checkpoint_path(self.epoch, m.slot)))
 
     # the loop ----------------------------------------------------------------------------------------------
     def run_all(self) -> RunSummary:
@@ -145,6 +144,7 @@ class Driver:
                 train_seed=derive_seed(self.cfg.seed, Purpose.TRAIN, step.start, m.uid),
                 eval_seed=eval_seed,
                 uid=m.uid,
+                cost=self.costs.get(m.slot, 0.0),
             )
             for m in self.members
             if m.status == "ok"
@@ -155,7 +155,7 @@ class Driver:
             self.progress.member_done(step, outcome.report.get("fitness") if ok else None)
 
         def reload(slot: int) -> Any:
-            return ray.put(load_state(self.run.checkpoint_path(step.start, slot)))
+            return self.pool.put(load_state(self.run.checkpoint_path(step.start, slot)))
 
         outcomes = self.pool.train(jobs, reload, self.cfg.max_retries, done)
         evaluated = self._record(step, outcomes)
@@ -172,7 +172,7 @@ class Driver:
             events = self._vary(step)
         staging = self.run.staging_dir(step.end)
         for m in self.members:
-            save_state(staging / f"member_{m.slot:02d}.pt", ray.get(self.states[m.slot]))
+            save_state(staging / f"member_{m.slot:02d}.pt", self.pool.fetch(self.states[m.slot]))
         self.lineage_history.append({"epoch": step.end, "shares": lineage_shares(self.members)})
         wall = time.perf_counter() - t0
         self._commit(step.end, step.index + 1, evaluated, events, staging, wall)
@@ -187,7 +187,9 @@ class Driver:
                 continue
             report = outcome.report
             self.states[m.slot] = outcome.state
-            self.member_seconds += float(report.get("train_seconds", 0.0)) + float(report.get("eval_seconds", 0.0))
+            seconds = float(report.get("train_seconds", 0.0)) + float(report.get("eval_seconds", 0.0))
+            self.member_seconds += seconds
+            self.costs[m.slot] = seconds
             if report.get("failed"):
                 m.status = "failed"
                 m.error = str(report.get("error"))
@@ -226,7 +228,7 @@ class Driver:
     def _write_best(self, which: str, member: Member, epoch: int) -> None:
         got: list[Any] = []
         self.pool.run_calls("final_state", [(self.states[member.slot], list(member.genome))],
-                            lambda i, ref, value: got.append(value))
+                            lambda i, ref: got.append(self.pool.fetch(ref)))
         model = got[0]
         genome_json = self.space.to_json_genome(self.space.validate(list(member.genome)))
         info = {"fitness": member.fitness[-1][1], "uid": member.uid, "slot": member.slot, "epoch": epoch}
@@ -291,13 +293,14 @@ class Driver:
             origin = {k: v for k, v in event.items() if k not in ("slot", "replaced_uid", "replaced_fitness")}
             children.append(Member(slot=slot, uid=uid, genome=tuple(genome), lineage=lineage,
                                    born_epoch=step.end, origin=origin))
+            self.costs[slot] = self.costs.get(base.slot, 0.0)  # the child is about as costly as its base
             events.append(event)
         # All children are built from the parents' post-training states before any slot is overwritten; calls of
         # one kind run in parallel over the pool.
         new_refs: dict[int, Any] = {}
         for method in ("make_child", "mutate"):
             batch = [(args, child) for (name, args), child in zip(calls, children, strict=True) if name == method]
-            refs = self.pool.run_calls(method, [args for args, _ in batch], lambda *a: None)
+            refs = self.pool.run_calls(method, [args for args, _ in batch])
             for (_, child), ref in zip(batch, refs, strict=True):
                 new_refs[child.slot] = ref
         for child in children:
@@ -318,7 +321,7 @@ class Driver:
             self.next_uid += 1
             genome = tuple(int(rng.integers(c)) for c in self.option_counts)
             ref = self.pool.run_calls("new_member", [(list(genome), derive_seed(self.cfg.seed, Purpose.MEMBER_INIT,
-                                                                                 uid))], lambda *a: None)[0]
+                                                                                 uid))])[0]
             self.members[m.slot] = Member(slot=m.slot, uid=uid, genome=genome, lineage=[[uid] for _ in genome],
                                           born_epoch=step.end, origin={"kind": "restart", "replaced_uid": m.uid})
             self.states[m.slot] = ref
@@ -331,7 +334,7 @@ class Driver:
                  derive_seed(self.cfg.seed, Purpose.CHILD, step.end, m.uid))
                 for m in healthy
             ]
-            refs = self.pool.run_calls("perturb_all", calls, lambda *a: None)
+            refs = self.pool.run_calls("perturb_all", calls)
             for m, ref in zip(healthy, refs, strict=True):
                 self.states[m.slot] = ref
             events.append({"kind": "shrink_perturb_all", "slots": [m.slot for m in healthy]})

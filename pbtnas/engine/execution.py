@@ -1,5 +1,6 @@
 """Execution on Ray: a pool of long-lived actors, each holding one task instance (data loaded once), training
-members whose states travel through Ray's object store as dicts of tensors.
+members whose states travel through Ray's object store in the wire format of ``pbtnas.engine.wire`` (numpy arrays).
+The driver holds ObjectRefs; it reads a state (``fetch``) only to write a checkpoint.
 
 Starts a local Ray (dashboard off, bound to 127.0.0.1) unless one is running or ``address`` names a cluster.
 A worker process that dies is replaced by a new actor and the member it was training is retrained from its last
@@ -17,6 +18,7 @@ import ray
 from ray.exceptions import RayActorError, WorkerCrashedError
 
 from pbtnas.engine.runner import MemberRunner
+from pbtnas.engine.wire import from_wire, to_wire
 
 __all__ = ["ActorPool", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
 
@@ -47,6 +49,19 @@ def default_workers(population: int, cpus_per_member: float, gpus_per_member: fl
     return max(1, min(population, n))
 
 
+class WireRunner(MemberRunner):
+    """The actor: a ``MemberRunner`` whose member states arrive and leave in the wire format."""
+
+    def call(self, method: str, *args: Any) -> tuple[Any, bool]:
+        """Run ``method``; the second return value is a small object the driver reads to learn that the call has
+        finished (or that the worker died) without fetching the state."""
+        return to_wire(getattr(self, method)(*from_wire(args))), True
+
+    def train_eval_wire(self, state: Any, *args: Any) -> tuple[Any, dict[str, Any]]:
+        new_state, report = self.train_eval(from_wire(state), *args)
+        return to_wire(new_state), report
+
+
 @dataclass
 class TrainJob:
     slot: int
@@ -57,6 +72,7 @@ class TrainJob:
     train_seed: int
     eval_seed: int
     uid: int | None = None  # the member's id, for the task's per-step outputs (image grids, videos)
+    cost: float = 0.0  # expected seconds (the member's last step): the pool starts the longest jobs first
     attempts: int = 0
 
 
@@ -77,7 +93,7 @@ class ActorPool:
     ) -> None:
         self._kwargs = runner_kwargs
         self._options = {"num_cpus": cpus_per_member, "num_gpus": gpus_per_member, "max_restarts": 0}
-        self._cls = ray.remote(MemberRunner)
+        self._cls = ray.remote(WireRunner)
         self.actors = [self._new_actor() for _ in range(n_workers)]
         self.restarts = 0
         ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
@@ -103,21 +119,34 @@ class ActorPool:
     def __len__(self) -> int:
         return len(self.actors)
 
+    def put(self, state: Any) -> Any:
+        """A state read from disk -> an ObjectRef the actors take."""
+        return ray.put(to_wire(state))
+
+    def fetch(self, ref: Any) -> Any:
+        """The state (or result) behind ``ref`` as tensors, read-only: for writing it to disk."""
+        return from_wire(ray.get(ref), writable=False)
+
+    def _submit(self, index: int, method: str, args: tuple[Any, ...]) -> tuple[Any, Any]:
+        result_ref, done_ref = self.actors[index].call.options(num_returns=2).remote(method, *args)
+        return result_ref, done_ref
+
     def run_calls(
-        self, method: str, calls: list[tuple[Any, ...]], consume: Callable[[int, Any, Any], None]
+        self, method: str, calls: list[tuple[Any, ...]], consume: Callable[[int, Any], None] | None = None
     ) -> list[Any]:
-        """Call ``method`` once per argument tuple, spread over the pool; ``consume(i, ref, value)`` sees each
-        result in order (then the driver drops the value, so large states are not all held at once). A dead
-        actor is replaced and its calls are re-run (arguments are ObjectRefs the driver still holds)."""
+        """Call ``method`` once per argument tuple, spread over the pool, and wait until all have finished; returns
+        the result refs in order (``fetch`` reads one). ``consume(i, ref)`` is called as each finishes, in order, so
+        a caller that fetches and writes states holds one at a time. A dead actor is replaced and its calls are
+        re-run (arguments are ObjectRefs the driver still holds)."""
         submitted = []
         for i, args in enumerate(calls):
             index = i % len(self.actors)
-            submitted.append((index, getattr(self.actors[index], method).remote(*args)))
+            submitted.append((index, *self._submit(index, method, args)))
         refs: list[Any] = []
-        for i, (index, ref) in enumerate(submitted):
+        for i, (index, ref, done) in enumerate(submitted):
             for attempt in range(3):
                 try:
-                    value = ray.get(ref)
+                    ray.get(done)
                     break
                 except DEAD_WORKER:
                     if attempt == 2:
@@ -125,8 +154,9 @@ class ActorPool:
                     log.warning("worker %d died during %s; restarting it", index, method)
                     if self._is_dead(index):
                         self._replace(index)
-                    ref = getattr(self.actors[index], method).remote(*calls[i])
-            consume(i, ref, value)
+                    ref, done = self._submit(index, method, calls[i])
+            if consume is not None:
+                consume(i, ref)
             refs.append(ref)
         return refs
 
@@ -145,7 +175,9 @@ class ActorPool:
         on_done: Callable[[TrainOutcome], None] | None = None,
     ) -> dict[int, TrainOutcome]:
         """Train and evaluate every job; each free actor takes the next job. Returns outcomes by slot."""
-        queue = list(jobs)
+        # Longest expected job first (LPT): the step ends when its last job does, so a long job started last would
+        # leave the other workers idle. The order never changes results (every job is seeded by itself).
+        queue = sorted(jobs, key=lambda job: -job.cost)
         running: dict[Any, tuple[int, TrainJob, Any]] = {}  # report ref -> (actor index, job, state ref)
         free = list(range(len(self.actors)))
         outcomes: dict[int, TrainOutcome] = {}
@@ -154,7 +186,7 @@ class ActorPool:
                 index, job = free.pop(0), queue.pop(0)
                 state_ref, report_ref = (
                     self.actors[index]
-                    .train_eval.options(num_returns=2)
+                    .train_eval_wire.options(num_returns=2)
                     .remote(job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid)
                 )
                 running[report_ref] = (index, job, state_ref)
