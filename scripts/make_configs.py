@@ -26,14 +26,16 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "random_sp": {"algorithm": "random", "shrink_perturb": [0.4, 0.1]},
 }
 
-TINY_GAN_SET = {"gf_dim": "32", "df_dim": "32", "bottom_width": "2"}  # 16 px digits (as benchmarks/gan.py)
+# 16 px digits at the widths of `make demo`: a tiny twin must run 30 times (6 algorithms x 5 seeds) in an hour or two
+# of 2 cores (benchmarks/gan.py: about 22 s per member-epoch at width 16, 33 s at width 32)
+TINY_GAN_SET = {"gf_dim": "16", "df_dim": "16", "bottom_width": "2"}
 ACTION_DIM = {"quadruped": "12", "walker": "6", "humanoid": "21"}
 
 
 def gan_setting(space: str, data: str, tiny: bool) -> dict[str, Any]:
     if tiny:
         return {"space": f"spaces/{space}.nas", "task": "gan", "overrides": dict(TINY_GAN_SET),
-                "task_options": {"preset": "tiny", "data": "digits"}, "population": 8, "epochs": 12, "step": 4}
+                "task_options": {"preset": "tiny", "data": "digits"}, "population": 8, "epochs": 6, "step": 2}
     overrides = {"gf_dim": "270", "bottom_width": "6"} if data == "stl10" else {}
     return {"space": f"spaces/{space}.nas", "task": "gan", "overrides": overrides,
             "task_options": {"preset": "paper", "data": data, "data_root": "data"},
