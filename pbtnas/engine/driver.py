@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pbtnas.engine.config import SearchConfig
-from pbtnas.engine.execution import ActorPool, TrainJob, TrainOutcome
+from pbtnas.engine.execution import ActorPool, TrainBatch, TrainJob, TrainOutcome
 from pbtnas.engine.mixing import draw_inherited
 from pbtnas.engine.mutation import draw_mutation
 from pbtnas.engine.population import Member, json_float, latest_fitness, stratified_genomes
@@ -84,6 +85,9 @@ class Driver:
         self.member_seconds = 0.0
         self.failures = 0
         self.epoch = 0
+        self._next: TrainBatch | None = None  # the next step, already training while this one is written
+        self._written = threading.Event()  # set while no step is being written (a worker's reload waits for it)
+        self._written.set()
 
     # setup -------------------------------------------------------------------------------------------------
     def initialise(self) -> None:
@@ -127,12 +131,12 @@ class Driver:
         remaining = [s for s in self.steps if s.start >= self.epoch]
         total = len(self.steps) * len(self.members)
         self.progress.start(total, total - len(remaining) * len(self.members))
-        for step in remaining:
-            self.run_step(step)
+        for i, step in enumerate(remaining):
+            self.run_step(step, remaining[i + 1] if i + 1 < len(remaining) else None)
         return self.finish(time.perf_counter() - t_start)
 
-    def run_step(self, step: Step) -> None:
-        t0 = time.perf_counter()
+    def _submit(self, step: Step) -> TrainBatch:
+        """Start training ``step`` for every healthy member (returns at once)."""
         eval_seed = derive_seed(self.cfg.seed, Purpose.EVALUATE, step.end)
         jobs = [
             TrainJob(
@@ -155,11 +159,20 @@ class Driver:
             self.progress.member_done(step, outcome.report.get("fitness") if ok else None)
 
         def reload(slot: int) -> Any:
+            self._written.wait()  # the step this one starts from may still be being written
             return self.pool.put(load_state(self.run.checkpoint_path(step.start, slot)))
 
-        outcomes = self.pool.train(jobs, reload, self.cfg.max_retries, done)
+        return self.pool.submit(jobs, reload, self.cfg.max_retries, done)
+
+    def run_step(self, step: Step, following: Step | None = None) -> None:
+        """Train and evaluate ``step``, select and vary, then start ``following`` on the workers before writing this
+        step to disk: the driver's bookkeeping and I/O overlap the next step's training instead of idling the pool.
+        The commit order on disk is unchanged (a step's checkpoints and population before its progress.json)."""
+        t0 = time.perf_counter()
+        batch, self._next = self._next or self._submit(step), None
+        outcomes = batch.wait()
         evaluated = self._record(step, outcomes)
-        self._update_best_ever(step)
+        best_export = self._update_best_ever(step)
         if self.cfg.tensorboard:
             from pbtnas.engine.tensorboard import log_step
 
@@ -170,12 +183,20 @@ class Driver:
         events: list[dict[str, Any]] = []
         if not step.last:
             events = self._vary(step)
-        staging = self.run.staging_dir(step.end)
-        for m in self.members:
-            save_state(staging / f"member_{m.slot:02d}.pt", self.pool.fetch(self.states[m.slot]))
         self.lineage_history.append({"epoch": step.end, "shares": lineage_shares(self.members)})
-        wall = time.perf_counter() - t0
-        self._commit(step.end, step.index + 1, evaluated, events, staging, wall)
+        if following is not None:
+            self._written.clear()
+            self._next = self._submit(following)
+        try:
+            if best_export is not None:
+                self._write_best("best_ever", *best_export)
+            staging = self.run.staging_dir(step.end)
+            for m in self.members:
+                save_state(staging / f"member_{m.slot:02d}.pt", self.pool.fetch(self.states[m.slot]))
+            wall = time.perf_counter() - t0
+            self._commit(step.end, step.index + 1, evaluated, events, staging, wall)
+        finally:
+            self._written.set()
         fits = [f for f in (latest_fitness(m) for m in self._evaluated_members) if math.isfinite(f)]
         self.progress.step_done(step, max(fits, default=-math.inf), statistics.median(fits) if fits else -math.inf)
 
@@ -214,21 +235,23 @@ class Driver:
         self._evaluated_members = [m for m in self.members]
         return evaluated
 
-    def _update_best_ever(self, step: Step) -> None:
+    def _update_best_ever(self, step: Step) -> tuple[Member, int, Any] | None:
+        """Record a new best fitness; returns what ``_write_best`` needs to export it (the state as trained: variation
+        may replace the slot's state afterwards), or None."""
         healthy = [m for m in self.members if m.status == "ok" and m.fitness and m.fitness[-1][0] == step.end]
         if not healthy:
-            return
+            return None
         best = rank(healthy)[0]
         fitness = best.fitness[-1][1]
         if self.best_ever is not None and fitness <= self.best_ever["fitness"]:
-            return
+            return None
         self.best_ever = {"fitness": fitness, "uid": best.uid, "epoch": step.end, "genome": list(best.genome)}
-        self._write_best("best_ever", best, step.end)
+        return best, step.end, self.states[best.slot]
 
-    def _write_best(self, which: str, member: Member, epoch: int) -> None:
+    def _write_best(self, which: str, member: Member, epoch: int, state: Any = None) -> None:
+        state = self.states[member.slot] if state is None else state
         got: list[Any] = []
-        self.pool.run_calls("final_state", [(self.states[member.slot], list(member.genome))],
-                            lambda i, ref: got.append(self.pool.fetch(ref)))
+        self.pool.run_calls("final_state", [(state, list(member.genome))], lambda i, ref: got.append(self.pool.fetch(ref)))
         model = got[0]
         genome_json = self.space.to_json_genome(self.space.validate(list(member.genome)))
         info = {"fitness": member.fitness[-1][1], "uid": member.uid, "slot": member.slot, "epoch": epoch}

@@ -10,6 +10,7 @@ checkpoint (``reload``), up to ``max_retries`` times per member and step; after 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from ray.exceptions import RayActorError, WorkerCrashedError
 from pbtnas.engine.runner import MemberRunner
 from pbtnas.engine.wire import from_wire, to_wire
 
-__all__ = ["ActorPool", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
+__all__ = ["ActorPool", "TrainBatch", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
 
 log = logging.getLogger("pbtnas.engine")
 
@@ -96,6 +97,7 @@ class ActorPool:
         self._cls = ray.remote(WireRunner)
         self.actors = [self._new_actor() for _ in range(n_workers)]
         self.restarts = 0
+        self._lock = threading.Lock()
         ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
 
     def reconfigure(self, runner_kwargs: dict[str, Any]) -> None:
@@ -108,13 +110,18 @@ class ActorPool:
         kwargs = dict(self._kwargs, threads=max(1, int(self._options["num_cpus"])))
         return self._cls.options(**self._options).remote(**kwargs)
 
-    def _replace(self, index: int) -> None:
-        try:
-            ray.kill(self.actors[index])
-        except Exception:  # already gone
-            pass
-        self.actors[index] = self._new_actor()
-        self.restarts += 1
+    def _replace(self, index: int, dead: Any = None) -> None:
+        """Replace the actor at ``index`` (``dead``: the handle that failed; the training dispatcher and the driver
+        can both see one death, and only the first replaces it)."""
+        with self._lock:
+            if dead is not None and self.actors[index] is not dead:
+                return
+            try:
+                ray.kill(self.actors[index])
+            except Exception:  # already gone
+                pass
+            self.actors[index] = self._new_actor()
+            self.restarts += 1
 
     def __len__(self) -> int:
         return len(self.actors)
@@ -145,6 +152,7 @@ class ActorPool:
         refs: list[Any] = []
         for i, (index, ref, done) in enumerate(submitted):
             for attempt in range(3):
+                actor = self.actors[index]
                 try:
                     ray.get(done)
                     break
@@ -153,7 +161,7 @@ class ActorPool:
                         raise
                     log.warning("worker %d died during %s; restarting it", index, method)
                     if self._is_dead(index):
-                        self._replace(index)
+                        self._replace(index, actor)
                     ref, done = self._submit(index, method, calls[i])
             if consume is not None:
                 consume(i, ref)
@@ -175,48 +183,18 @@ class ActorPool:
         on_done: Callable[[TrainOutcome], None] | None = None,
     ) -> dict[int, TrainOutcome]:
         """Train and evaluate every job; each free actor takes the next job. Returns outcomes by slot."""
-        # Longest expected job first (LPT): the step ends when its last job does, so a long job started last would
-        # leave the other workers idle. The order never changes results (every job is seeded by itself).
-        queue = sorted(jobs, key=lambda job: -job.cost)
-        running: dict[Any, tuple[int, TrainJob, Any]] = {}  # report ref -> (actor index, job, state ref)
-        free = list(range(len(self.actors)))
-        outcomes: dict[int, TrainOutcome] = {}
-        while queue or running:
-            while queue and free:
-                index, job = free.pop(0), queue.pop(0)
-                state_ref, report_ref = (
-                    self.actors[index]
-                    .train_eval_wire.options(num_returns=2)
-                    .remote(job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid)
-                )
-                running[report_ref] = (index, job, state_ref)
-            ready, _ = ray.wait(list(running), num_returns=1)
-            report_ref = ready[0]
-            index, job, state_ref = running.pop(report_ref)
-            try:
-                report = ray.get(report_ref)
-            except DEAD_WORKER as err:
-                self._replace(index)
-                free.append(index)
-                job.attempts += 1
-                if job.attempts > max_retries:
-                    outcome = TrainOutcome(
-                        job.slot, job.state, {"failed": True, "error": f"worker died {job.attempts} times: {err}"}
-                    )
-                    outcomes[job.slot] = outcome
-                    if on_done:
-                        on_done(outcome)
-                    continue
-                log.warning("worker died while training slot %d; retraining it from its checkpoint", job.slot)
-                job.state = reload(job.slot)
-                queue.insert(0, job)
-                continue
-            free.append(index)
-            outcome = TrainOutcome(job.slot, state_ref, report)
-            outcomes[job.slot] = outcome
-            if on_done:
-                on_done(outcome)
-        return outcomes
+        return self.submit(jobs, reload, max_retries, on_done).wait()
+
+    def submit(
+        self,
+        jobs: list[TrainJob],
+        reload: Callable[[int], Any],
+        max_retries: int,
+        on_done: Callable[[TrainOutcome], None] | None = None,
+    ) -> TrainBatch:
+        """Start training ``jobs`` and return at once: a background thread hands each free actor the next job, so
+        the driver can write the previous step to disk while the workers train this one."""
+        return TrainBatch(self, jobs, reload, max_retries, on_done)
 
     def shutdown(self) -> None:
         for a in self.actors:
@@ -224,3 +202,75 @@ class ActorPool:
                 ray.kill(a)
             except Exception:
                 pass
+
+
+class TrainBatch:
+    """One step's jobs on the pool, dispatched by a thread; ``wait()`` returns the outcomes by slot (or raises what
+    the dispatcher raised). ``reload(slot)`` is only called when a worker died, to restart its job from disk."""
+
+    def __init__(
+        self,
+        pool: ActorPool,
+        jobs: list[TrainJob],
+        reload: Callable[[int], Any],
+        max_retries: int,
+        on_done: Callable[[TrainOutcome], None] | None,
+    ) -> None:
+        self.pool, self.reload, self.max_retries, self.on_done = pool, reload, max_retries, on_done
+        # Longest expected job first (LPT): the step ends when its last job does, so a long job started last would
+        # leave the other workers idle. The order never changes results (every job is seeded by itself).
+        self.queue = sorted(jobs, key=lambda job: -job.cost)
+        self.outcomes: dict[int, TrainOutcome] = {}
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="pbtnas-dispatch", daemon=True)
+        self.thread.start()
+
+    def wait(self) -> dict[int, TrainOutcome]:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.outcomes
+
+    def _run(self) -> None:
+        try:
+            self._dispatch()
+        except BaseException as err:  # re-raised in the driver's thread by wait()
+            self.error = err
+
+    def _finish(self, outcome: TrainOutcome) -> None:
+        self.outcomes[outcome.slot] = outcome
+        if self.on_done:
+            self.on_done(outcome)
+
+    def _dispatch(self) -> None:
+        pool, queue = self.pool, self.queue
+        running: dict[Any, tuple[int, Any, TrainJob, Any]] = {}  # report ref -> (index, actor, job, state ref)
+        free = list(range(len(pool.actors)))
+        while queue or running:
+            while queue and free:
+                index, job = free.pop(0), queue.pop(0)
+                actor = pool.actors[index]
+                state_ref, report_ref = actor.train_eval_wire.options(num_returns=2).remote(
+                    job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid
+                )
+                running[report_ref] = (index, actor, job, state_ref)
+            ready, _ = ray.wait(list(running), num_returns=1)
+            report_ref = ready[0]
+            index, actor, job, state_ref = running.pop(report_ref)
+            try:
+                report = ray.get(report_ref)
+            except DEAD_WORKER as err:
+                pool._replace(index, actor)
+                free.append(index)
+                job.attempts += 1
+                if job.attempts > self.max_retries:
+                    self._finish(TrainOutcome(
+                        job.slot, job.state, {"failed": True, "error": f"worker died {job.attempts} times: {err}"}
+                    ))
+                    continue
+                log.warning("worker died while training slot %d; retraining it from its checkpoint", job.slot)
+                job.state = self.reload(job.slot)
+                queue.insert(0, job)
+                continue
+            free.append(index)
+            self._finish(TrainOutcome(job.slot, state_ref, report))
