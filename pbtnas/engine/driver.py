@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pbtnas.engine.config import SearchConfig
-from pbtnas.engine.execution import ActorPool, TrainBatch, TrainJob, TrainOutcome
+from pbtnas.engine.execution import DEAD_WORKER, ActorPool, TrainBatch, TrainJob, TrainOutcome
 from pbtnas.engine.mixing import draw_inherited
 from pbtnas.engine.mutation import draw_mutation
 from pbtnas.engine.population import Member, json_float, latest_fitness, stratified_genomes
@@ -88,6 +88,7 @@ class Driver:
         self._next: TrainBatch | None = None  # the next step, already training while this one is written
         self._written = threading.Event()  # set while no step is being written (a worker's reload waits for it)
         self._written.set()
+        self._redo: dict[int, tuple[str, tuple[Any, ...]]] = {}  # slot -> the call that made its child
 
     # setup -------------------------------------------------------------------------------------------------
     def initialise(self) -> None:
@@ -192,7 +193,7 @@ class Driver:
                 self._write_best("best_ever", *best_export)
             staging = self.run.staging_dir(step.end)
             for m in self.members:
-                save_state(staging / f"member_{m.slot:02d}.pt", self.pool.fetch(self.states[m.slot]))
+                save_state(staging / f"member_{m.slot:02d}.pt", self._fetch_state(m.slot))
             wall = time.perf_counter() - t0
             self._commit(step.end, step.index + 1, evaluated, events, staging, wall)
         finally:
@@ -235,6 +236,19 @@ class Driver:
         self._evaluated_members = [m for m in self.members]
         return evaluated
 
+    def _fetch_state(self, slot: int) -> Any:
+        """The slot's state for its checkpoint; a child whose worker died while building it is built again (the
+        call is deterministic: same parents' states, same seed)."""
+        try:
+            return self.pool.fetch(self.states[slot])
+        except DEAD_WORKER:
+            if slot not in self._redo:
+                raise
+            method, args = self._redo[slot]
+            log.warning("the worker building the child in slot %d died; building it again", slot)
+            self.states[slot] = self.pool.run_calls(method, [args])[0]
+            return self.pool.fetch(self.states[slot])
+
     def _update_best_ever(self, step: Step) -> tuple[Member, int, Any] | None:
         """Record a new best fitness; returns what ``_write_best`` needs to export it (the state as trained: variation
         may replace the slot's state afterwards), or None."""
@@ -271,6 +285,7 @@ class Driver:
         parents = [by_slot[s] for s in selection.parents]  # best first
         sp = self.cfg.effective_shrink_perturb()
         events: list[dict[str, Any]] = []
+        self._redo.clear()
         children: list[Member] = []
         calls: list[tuple[str, tuple[Any, ...]]] = []
         for slot in selection.replaced:
@@ -320,12 +335,15 @@ class Driver:
             events.append(event)
         # All children are built from the parents' post-training states before any slot is overwritten; calls of
         # one kind run in parallel over the pool.
+        # They are not waited for: the next step's jobs take the refs, so children are built on the workers while
+        # the driver goes on; ``_redo`` rebuilds one whose worker died before the driver fetched it.
         new_refs: dict[int, Any] = {}
         for method in ("make_child", "mutate"):
             batch = [(args, child) for (name, args), child in zip(calls, children, strict=True) if name == method]
-            refs = self.pool.run_calls(method, [args for args, _ in batch])
-            for (_, child), ref in zip(batch, refs, strict=True):
+            refs = self.pool.start_calls(method, [args for args, _ in batch])
+            for (args, child), ref in zip(batch, refs, strict=True):
                 new_refs[child.slot] = ref
+                self._redo[child.slot] = (method, args)
         for child in children:
             self.members[child.slot] = child
             self.states[child.slot] = new_refs[child.slot]

@@ -134,6 +134,11 @@ class ActorPool:
         """The state (or result) behind ``ref`` as tensors, read-only: for writing it to disk."""
         return from_wire(ray.get(ref), writable=False)
 
+    def start_calls(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
+        """Submit ``method`` once per argument tuple, spread over the pool, without waiting: returns the result refs.
+        A worker that dies surfaces where a result is used (a training job that takes it, or ``fetch``)."""
+        return [self._submit(i % len(self.actors), method, args)[0] for i, args in enumerate(calls)]
+
     def _submit(self, index: int, method: str, args: tuple[Any, ...]) -> tuple[Any, Any]:
         result_ref, done_ref = self.actors[index].call.options(num_returns=2).remote(method, *args)
         return result_ref, done_ref
@@ -260,7 +265,9 @@ class TrainBatch:
             try:
                 report = ray.get(report_ref)
             except DEAD_WORKER as err:
-                pool._replace(index, actor)
+                # the worker itself died, or the one that made this job's input (a child built on another worker)
+                if pool._is_dead(index):
+                    pool._replace(index, actor)
                 free.append(index)
                 job.attempts += 1
                 if job.attempts > self.max_retries:
