@@ -280,10 +280,12 @@ class ReplayRegistry:
         return ray.get(client.actor.claim.remote(epoch))  # type: ignore[attr-defined,no-any-return]
 
     def _fork(
-        self, source: ReplayClient, upto: int, seed: int, snapshot: Path | None = None
+        self, source: ReplayClient, upto: int, seed: int, epoch: int, snapshot: Path | None = None
     ) -> tuple[str, ReplayClient]:
         rid = uuid.uuid4().hex[:12]
         client = self._open(self._private_name(rid), seed)
+        # claimed before it is filled: another member's garbage collection must not take it for a dead store
+        self._claim(client, epoch)
         if self.snapshot_dir is not None:  # exact: the ring as the checkpoint saw it, even if it has evicted since
             client.restore(snapshot)
         elif isinstance(source, _LocalClient):
@@ -302,7 +304,7 @@ class ReplayRegistry:
         freed = 0
         if not self.use_ray:
             for name in [n for n in _LOCAL if n.startswith(prefix)]:
-                if _LOCAL[name][1].last_epoch < before_epoch:
+                if 0 <= _LOCAL[name][1].last_epoch < before_epoch:
                     del _LOCAL[name]
                     freed += 1
             return freed
@@ -313,7 +315,8 @@ class ReplayRegistry:
                 continue
             try:
                 actor = ray.get_actor(name)
-                if ray.get(actor.last_claim.remote()) < before_epoch:
+                # -1: just opened by a member that has not claimed it yet, not a dead member's store
+                if 0 <= ray.get(actor.last_claim.remote()) < before_epoch:
                     ray.kill(actor)
                     freed += 1
             except Exception:  # another worker freed it first
@@ -386,8 +389,7 @@ class ReplayRegistry:
         first, total_at_claim = self._claim(client, start_epoch)
         snapshot = self._snapshot_path(info)
         if not first:  # another member (base or child) already trains from this store in this step
-            rid, client = self._fork(client, total_at_claim, seed, snapshot)
-            self._claim(client, start_epoch)
+            rid, client = self._fork(client, total_at_claim, seed, start_epoch, snapshot)
             counters["replay_forked"] = 1.0
         elif self.snapshot_dir is not None and total_at_claim != int(info.get("total", 0)):
             # not the store this member's checkpoint saw: a new cluster (empty) or a killed step's leftovers
