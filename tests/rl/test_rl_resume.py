@@ -7,6 +7,7 @@ result with the member that was never interrupted."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,19 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 LEARNING = ("critic_loss", "actor_loss", "q", "updates", "train_return", "step")
 
 
-def test_resumed_member_trains_exactly_like_the_uninterrupted_one(tmp_path: Path) -> None:
-    task = RLTask(DoubleSpace(action_dim=1, obs="state", state_dim=5), {**STATE, "replay_checkpoint": True}, tmp_path)
+@pytest.fixture
+def task(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RLTask]:
+    # Stores are Ray actors when a test before this one started Ray, in-process ones otherwise; either way they
+    # must not outlive the test.
+    t = RLTask(DoubleSpace(action_dim=1, obs="state", state_dim=5), {**STATE, **request.param}, tmp_path)
+    try:
+        yield t
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize("task", [{"replay_checkpoint": True}], indirect=True)
+def test_resumed_member_trains_exactly_like_the_uninterrupted_one(task: RLTask, tmp_path: Path) -> None:
     after1, m1 = task.train(task.new_member(None, 0), None, 0, 1, seed=1)
     after1 = roundtrip(after1)  # the checkpoint of epoch 1
     info = after1["meta"]["replay"]
@@ -83,9 +95,9 @@ def test_resumed_member_trains_exactly_like_the_uninterrupted_one(tmp_path: Path
     assert task.evaluate(resumed, None, seed=9) == task.evaluate(live, None, seed=9)
 
 
-def test_without_snapshots_a_resumed_member_refills_and_diverges(tmp_path: Path) -> None:
+@pytest.mark.parametrize("task", [{}], indirect=True)
+def test_without_snapshots_a_resumed_member_refills_and_diverges(task: RLTask, tmp_path: Path) -> None:
     # the default (and what the test above would see if restoring did nothing): an empty store after a resume
-    task = RLTask(DoubleSpace(action_dim=1, obs="state", state_dim=5), STATE, tmp_path)
     after1 = roundtrip(task.train(task.new_member(None, 0), None, 0, 1, seed=1)[0])
     assert "snapshot" not in after1["meta"]["replay"] and not (tmp_path / "replay").exists()
     live, _ = task.train(after1, None, 1, 2, seed=2)

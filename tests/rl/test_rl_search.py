@@ -129,8 +129,11 @@ def test_tiny_pixel_search_end_to_end_exact_resume_and_video(ray_session: str, t
     assert first.shape == (32, 32, 3) and first.std() > 0  # the agent's own view, not a blank image
     best = json.loads((run / "final_metrics.json").read_text())["best"]
     assert best["episodes"] == 1 and np.isfinite(best["mean_return"]) and best["video"] == str(video)
-    # the run's replay stores were freed when it finished (they are detached Ray actors)
+    # both runs' replay stores were freed when they finished (they are detached Ray actors)
     import ray
 
-    assert not [n for n in ray.util.list_named_actors(all_namespaces=True)
-                if "pbtnas-replay" in (n["name"] if isinstance(n, dict) else n)]
+    from pbtnas.tasks.rl.task import _run_key
+
+    keys = {_run_key(run / "workdirs"), _run_key(killed / "workdirs")}
+    names = [n["name"] if isinstance(n, dict) else n for n in ray.util.list_named_actors(all_namespaces=True)]
+    assert not [n for n in names if n.startswith("pbtnas-replay/") and n.split("/")[1] in keys]
