@@ -1,5 +1,6 @@
 """RL benchmark: environment frames/s (pixels, state), DrQ-v2 updates/s on the CPU, replay memory of N agents with
-private buffers vs one shared buffer, and a learning curve of one state-based agent.
+private buffers vs one shared buffer, the cost of a replay snapshot (replay_checkpoint), and a learning curve of one
+state-based agent.
 
     .venv/bin/python benchmarks/rl.py                 # everything but the curve (a few minutes)
     .venv/bin/python benchmarks/rl.py --curve 200000  # also train one agent for 200k frames and record the curve
@@ -147,6 +148,38 @@ def replay_memory(n_agents: int, capacity: int) -> dict[str, Any]:
     }
 
 
+def replay_snapshot(capacity: int, directory: Path) -> dict[str, Any]:
+    """replay_checkpoint's cost: save and restore a full pixel store (84x84, walker's A = 6) through a file."""
+    cfg = ReplayConfig(capacity=capacity, frame_shape=(3, 84, 84), frame_dtype="uint8", action_dim=6,
+                       frame_stack=3, nstep=3, gamma=0.99)
+    rng = np.random.default_rng(0)
+    b = EpisodeBuilder(6)
+    for _ in range(501):
+        b.append(rng.integers(0, 256, (3, 84, 84), dtype=np.uint8), rng.uniform(-1, 1, 6), 1.0, 1.0)
+    episode = b.build()
+    store = ReplayStore(cfg)
+    while store.total < capacity:
+        store.add_episode(episode)
+    path = directory / "snapshot.npz"
+    t0 = time.perf_counter()
+    nbytes = store.save(path)  # fsynced, so this includes the disk
+    save_s = time.perf_counter() - t0
+    other = ReplayStore(cfg)
+    t0 = time.perf_counter()
+    other.restore(path)
+    restore_s = time.perf_counter() - t0
+    path.unlink()
+    return {
+        "transitions": len(store),
+        "file_bytes": nbytes,
+        "file_bytes_per_transition": nbytes / len(store),
+        "memory_bytes_per_transition": store.nbytes() / capacity,
+        "save_s": save_s,
+        "restore_s": restore_s,
+        "save_MB_per_s": nbytes / save_s / 1e6,
+    }
+
+
 def learning_curve(env: str, frames: int, hidden: int, seed: int) -> dict[str, Any]:
     """One state-based agent (the DrQ-v2 reference networks, hidden ``hidden``) evaluated after every epoch."""
     from pbtnas.tasks.rl.task import RLTask
@@ -234,7 +267,8 @@ def save(section: str, value: Any) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["env", "updates", "memory", "curve", "search"], action="append")
+    parser.add_argument("--only", choices=["env", "updates", "memory", "snapshot", "curve", "search"],
+                        action="append")
     parser.add_argument("--search-dir", type=Path, default=None, help="run directory of the state search")
     parser.add_argument("--curve", type=int, default=0, help="frames of the learning-curve run (0: skip)")
     parser.add_argument("--curve-env", default="cartpole_swingup")
@@ -242,7 +276,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    only = set(args.only or ["env", "updates", "memory"] + (["curve"] if args.curve else []))
+    only = set(args.only or ["env", "updates", "memory", "snapshot"] + (["curve"] if args.curve else []))
     if "env" in only:
         result = {
             "walker_walk_pixels": env_fps("walker_walk", "pixels", 300),
@@ -265,6 +299,11 @@ def main() -> int:
         result = replay_memory(4, 10_000)
         print("memory", json.dumps(result, indent=1), flush=True)
         save("memory", result)
+    if "snapshot" in only:
+        with tempfile.TemporaryDirectory(prefix="pbtnas-rl-snapshot-") as tmp:
+            result = replay_snapshot(10_000, Path(tmp))
+        print("snapshot", json.dumps(result, indent=1), flush=True)
+        save("replay_snapshot", result)
     if "curve" in only:
         if not args.curve:
             print("--only curve needs --curve FRAMES", file=sys.stderr)

@@ -93,3 +93,48 @@ def test_export_load_keeps_the_steps_before_a_cut() -> None:
     assert len(dst) == 21
     labels = dst.sample(500, np.random.default_rng(0))["obs"][:, 6, 0, 0]
     assert labels.max() < 50
+
+
+def _same_batches(a: ReplayStore, b: ReplayStore, seed: int) -> None:
+    ba, bb = a.sample(256, np.random.default_rng(seed)), b.sample(256, np.random.default_rng(seed))
+    for key in ba:
+        np.testing.assert_array_equal(ba[key], bb[key])
+
+
+def test_snapshot_restores_the_ring_exactly_even_after_eviction(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    src = ReplayStore(config(50, nstep=1, stack=3))
+    for e in range(5):  # wraps: 105 steps into 50 slots
+        src.add_episode(make_episode(e * 40, 20), source=f"m{e % 2}")
+    nbytes = src.save(tmp_path / "snap.npz")
+    # the file is the ring's bytes plus a small header: the disk cost per transition is the memory cost
+    assert src.nbytes() <= nbytes <= src.nbytes() + 4096
+    dst = ReplayStore(config(50, nstep=1, stack=3))
+    dst.add_episode(make_episode(200, 30))  # whatever the store held before is replaced
+    dst.restore(tmp_path / "snap.npz")
+    assert (dst.total, dst.episodes, dst.oldest, dst.sources) == (105, 5, 55, {"m0": 3, "m1": 2})
+    _same_batches(src, dst, seed=3)
+    # the live store moves on and evicts: a fork taken from it now (export up to the size it had) has lost the
+    # oldest steps; a fork from the snapshot has not, which is why forks read the file when snapshots are on
+    cut = src.total
+    src.add_episode(make_episode(7, 10))
+    late = ReplayStore(config(50, nstep=1, stack=3))
+    late.load(src.export(upto=cut))
+    assert len(late) < len(dst) == 50
+    dst.add_episode(make_episode(7, 10))
+    # and after the same episode both go on identically
+    _same_batches(src, dst, seed=4)
+    dst.restore(None)
+    assert dst.total == 0 and len(dst) == 0
+
+
+def test_snapshot_errors_are_clear(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pbtnas.tasks.rl.replay import SnapshotError
+
+    store = ReplayStore(config(50))
+    with pytest.raises(SnapshotError, match="missing.*filesystem every node"):
+        store.restore(tmp_path / "nope.npz")
+    store.add_episode(make_episode(0, 10))
+    store.save(tmp_path / "s.npz")
+    with pytest.raises(SnapshotError, match="capacity 50.*needs capacity 60"):
+        ReplayStore(config(60)).restore(tmp_path / "s.npz")
+    assert not list(tmp_path.glob(".*tmp"))  # the atomic write left no temporary file

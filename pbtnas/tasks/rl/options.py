@@ -51,6 +51,7 @@ def _tiny(obs: str) -> dict[str, Any]:
         "frames_per_epoch": 2_000,
         "time_limit": 5.0,
         "image_size": 48,  # with space_overrides' hidden 64 / filters 8: a laptop-sized DrQ-v2
+        "render_quality": "fast",  # no shadows/reflections/skybox: the shadow pass dominates software rendering
         "nstep": 3,
         "batch_size": 64,
         "replay_capacity": 20_000,
@@ -98,6 +99,9 @@ class RLOptions(BaseModel):
     image_size: int = Field(84, ge=16)
     time_limit: float | None = Field(None, gt=0, description="episode length in seconds; None = the suite's")
     discount: float = Field(0.99, gt=0, le=1)
+    render_quality: Literal["full", "fast"] = Field(
+        "full", description="'fast' renders without shadows, reflections and skybox (several times faster on a CPU)"
+    )
 
     # agent
     nstep: int = Field(3, ge=1)
@@ -116,6 +120,11 @@ class RLOptions(BaseModel):
     # replay
     replay_capacity: int = Field(1_000_000, ge=1000)
     shared_replay: bool = False
+    replay_checkpoint: bool = Field(
+        False,
+        description="save every private replay store after each step (RUN/workdirs/replay) so that --resume "
+        "continues with exactly the data an uninterrupted run has; costs the store's bytes per transition on disk",
+    )
 
     # evaluation
     eval_episodes: int = Field(10, ge=1)
@@ -146,6 +155,15 @@ class RLOptions(BaseModel):
             return data  # pydantic reports the type error
         values = preset_values(preset, env, obs)
         return {**values, **{k: v for k, v in data.items() if v is not None or k not in values}}
+
+    @model_validator(mode="after")
+    def _checkpointable(self) -> RLOptions:
+        if self.replay_checkpoint and self.shared_replay:
+            raise ValueError(
+                "replay_checkpoint works with private buffers only: agents append to a shared buffer in the order "
+                "they happen to finish episodes, so no snapshot can make a resumed run exact; drop one of the two"
+            )
+        return self
 
     @property
     def steps_per_epoch(self) -> int:

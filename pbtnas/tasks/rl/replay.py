@@ -16,15 +16,24 @@ arriving. A transition starting at step j is (obs_j, action_{j+1}, R, D, obs_{j+
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Episode", "EpisodeBuilder", "ReplayConfig", "ReplayStore", "NotEnoughData", "nstep_return"]
+__all__ = [
+    "Episode", "EpisodeBuilder", "ReplayConfig", "ReplayStore", "NotEnoughData", "SnapshotError", "nstep_return",
+]
 
 
 class NotEnoughData(RuntimeError):
     """The store holds no complete n-step transition yet."""
+
+
+class SnapshotError(ValueError):
+    """A replay snapshot that is missing or does not fit the store (the message is meant for the user)."""
 
 
 def nstep_return(rewards: np.ndarray, discounts: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -232,3 +241,59 @@ class ReplayStore:
         self.ep_end[:m] = np.asarray(data["ep_end"])[cut:] - cut
         self.total = m
         self.episodes = int(data["episodes"])
+
+    # -- snapshots (replay_checkpoint: exact resume) -------------------------------------------------------------
+    def save(self, path: Path) -> int:
+        """Write the ring exactly as it is (slots, absolute indices, counters) to ``path`` (.npz, atomically);
+        returns the bytes written. :meth:`restore` of the file gives a store that samples exactly as this one
+        (the same draws give the same transitions) and then goes on like it."""
+        n = len(self)  # slots 0..n-1 are the written ones (the ring fills from slot 0)
+        names = sorted(self.sources)
+        arrays = {
+            "frames": self.frames[:n], "actions": self.actions[:n], "rewards": self.rewards[:n],
+            "discounts": self.discounts[:n], "ep_start": self.ep_start[:n], "ep_end": self.ep_end[:n],
+            "counters": np.array([self.total, self.episodes, self.config.capacity], dtype=np.int64),
+            "source_names": np.array(names, dtype=np.str_), "source_counts": np.array(
+                [self.sources[k] for k in names], dtype=np.int64),
+        }
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)  # uncompressed: pixels barely compress and saving must not slow training
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path.stat().st_size
+
+    def restore(self, path: Path | None) -> None:
+        """Make this store what :meth:`save` wrote to ``path`` (``None``: empty, as a store that never saw data)."""
+        c = self.config
+        if path is None:
+            self.total, self.episodes, self.sources = 0, 0, {}
+            return
+        path = Path(path)
+        if not path.exists():
+            raise SnapshotError(
+                f"replay snapshot {path} is missing; with replay_checkpoint on, the run directory must be on a "
+                "filesystem every node of the cluster sees, and its workdirs/replay folder must not be deleted"
+            )
+        with np.load(path, allow_pickle=False) as data:
+            total, episodes, capacity = (int(v) for v in data["counters"])
+            frames = data["frames"]
+            if capacity != c.capacity or frames.shape[1:] != c.frame_shape or frames.dtype != np.dtype(c.frame_dtype):
+                raise SnapshotError(
+                    f"replay snapshot {path} holds capacity {capacity}, frames {frames.dtype} {frames.shape[1:]}; "
+                    f"this run's store needs capacity {c.capacity}, frames {c.frame_dtype} {c.frame_shape}"
+                )
+            n = frames.shape[0]
+            self.frames[:n] = frames
+            del frames  # one array at a time in memory besides the ring
+            for name in ("actions", "rewards", "discounts", "ep_start", "ep_end"):
+                getattr(self, name)[:n] = data[name]
+            self.total, self.episodes = total, episodes
+            self.sources = {str(k): int(v) for k, v in zip(data["source_names"], data["source_counts"])}

@@ -11,7 +11,9 @@ What a member's state holds (docs/contracts.md, "Member state"):
   store the member trains from; see buffers.py for the rule a child follows).
 
 The replay data itself is not part of the state (1e5-1e6 frames per member would make every checkpoint gigabytes);
-it lives in replay stores that outlive a train call. A resumed run starts with empty buffers and refills them.
+it lives in replay stores that outlive a train call. By default a resumed run starts with empty buffers and refills
+them; with ``replay_checkpoint`` each private store is saved next to the run after every step and restored on
+resume (buffers.py, "Snapshots"), which makes a resumed run end exactly like an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -115,7 +117,10 @@ class RLTask:
             nstep=o.nstep,
             gamma=o.discount,
         )
-        self.registry = ReplayRegistry(_run_key(self.workdir), self.replay_config, shared=o.shared_replay)
+        snapshots = self.workdir / "replay" if o.replay_checkpoint and self.workdir is not None else None
+        self.registry = ReplayRegistry(
+            _run_key(self.workdir), self.replay_config, shared=o.shared_replay, snapshot_dir=snapshots
+        )
         self.agent_config = AgentConfig(
             lr=o.lr,
             tau=o.tau,
@@ -160,6 +165,7 @@ class RLTask:
             action_repeat=o.action_repeat,
             size=o.image_size,
             time_limit=o.time_limit,
+            render_quality=o.render_quality,
         )
 
     def _agent(self, state: MemberState | None, genome: Any, seed: int) -> Agent:
@@ -233,6 +239,7 @@ class RLTask:
                     returns.append(ep.episode_return)
         finally:
             env.close()
+        snapshot_bytes = self.registry.checkpoint(replay, meta, end_epoch)
         elapsed = time.perf_counter() - t0
         meta.update(
             step=step,
@@ -250,6 +257,8 @@ class RLTask:
             fps=n_steps * o.action_repeat / max(elapsed, 1e-9),
             step=float(step),
         )
+        if snapshot_bytes:
+            metrics["replay_snapshot_bytes"] = float(snapshot_bytes)
         return self._state(agent, meta), metrics
 
     def evaluate(self, state: MemberState, genome: Any, seed: int) -> float:
