@@ -1419,6 +1419,12 @@ class Elaborator:
                            found=shape_str(a.shape), hint=err.hint)
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
+            except (ZeroDivisionError, OverflowError) as err:  # an argument of 0 (a stride, a pool size) or huge
+                self.error("E0206", f"`{layer.spec.name}` cannot use these arguments: "
+                           f"{'division by zero' if isinstance(err, ZeroDivisionError) else err}", layer.span,
+                           found=shape_str(a.shape), hint="kernel sizes, strides and factors must be positive")
+                alts.append(Alt(ERR_SHAPE, a.guard))
+                continue
             if not self._dims_ok(tuple(d.subst(scope.binding) for d in out), layer.span,
                                  f"`{layer.spec.name}` would output a dimension of {{dim}}"):
                 alts.append(Alt(ERR_SHAPE, a.guard))

@@ -114,6 +114,8 @@ def apply_preset_engine_settings(values: dict[str, Any]) -> dict[str, Any]:
 
     Only an explicit preset (`--preset paper`, `--preset tiny`) does this: the task's own defaults never change the
     engine's. The user's values always win."""
+    if not isinstance(values.get("task_options") or {}, dict):
+        raise UserError(f"task_options must be a table of options, got {values['task_options']!r}")
     options = dict(values.get("task_options") or {})
     if options.get("preset") in (None, "default"):
         return values
@@ -290,8 +292,11 @@ def soup(run_dir: Path, target: str | None = None, name: str | None = None) -> d
     except UnsafeName as err:
         raise UserError(str(err)) from None
     run = RunDir(run_dir)
-    progress = run.read_progress() if run.progress_path.exists() else None
-    if progress is None or not run.config_path.exists():
+    try:
+        progress = run.read_progress() if run.progress_path.is_file() else None
+    except (OSError, ValueError) as err:
+        raise UserError(f"{run.progress_path} is not readable JSON: {err}") from None
+    if not isinstance(progress, dict) or not run.config_path.is_file():
         raise UserError(f"{run_dir} is not a pbtnas run directory")
     if not progress.get("complete"):
         raise UserError(f"{run_dir} has not finished (resume it first)")
@@ -305,8 +310,11 @@ def soup(run_dir: Path, target: str | None = None, name: str | None = None) -> d
         raise UserError(str(err)) from None
     if target is not None and target not in space.networks:
         raise UserError(f"unknown network {target!r}; the space has: {', '.join(space.networks)}")
-    epoch = int(progress["epoch"])
-    members = [Member.from_json(d) for d in run.read_json(run.population_path(epoch))["members"]]
+    try:
+        epoch = int(progress["epoch"])
+        members = [Member.from_json(d) for d in run.read_json(run.population_path(epoch))["members"]]
+    except (KeyError, TypeError, ValueError, OSError) as err:
+        raise UserError(f"{run.root}: the final population cannot be read ({type(err).__name__}: {err})") from None
     healthy = [m for m in rank(members) if m.status == "ok" and m.fitness]
     if not healthy:
         raise UserError("no healthy member in the final population")

@@ -246,7 +246,7 @@ CORRUPTION = st.one_of(
 CONFIG_OUTCOMES: Counter[str] = Counter()
 
 
-@fast(150)
+@fast(60)
 @given(st.lists(CORRUPTION, min_size=1, max_size=3))
 def test_search_config_fuzz(tmp_path_factory: pytest.TempPathFactory, corruptions: list[tuple[str, Any, Any]]) -> None:
     cfg: dict[str, Any] = dict(BASE)

@@ -182,7 +182,10 @@ def test_campaign(family: str) -> None:
     outcome = run_family(family, STRATEGIES[family])
     # Meaningful fuzzing reaches past the parser: every family except the most destructive ones must leave some
     # inputs that still compile, and every family must produce diagnostics.
-    assert outcome["diagnosed"] > 0, outcome
+    if family == "noise_lines":  # blank lines and comments (with tabs, CRLF, unicode) never break a valid file
+        assert outcome["compiled"] == FAMILIES[family], outcome
+    else:
+        assert outcome["diagnosed"] > 0, outcome
     if family in ("token_edits", "numbers", "noise_lines", "nesting", "char_edits", "mixed"):
         assert outcome["compiled"] > 0, outcome
     print(f"{family}: {dict(outcome)}")
