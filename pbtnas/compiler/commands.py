@@ -106,8 +106,8 @@ def compile_cmd(
         tmp = target.with_suffix(target.suffix + ".tmp")
         tmp.write_text(space.to_json())
         tmp.replace(target)
-    except OSError as err:
-        print(f"error: cannot write {target}: {err}", file=sys.stderr)
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
+        print(f"error: cannot write {target!r}: {err}", file=sys.stderr)
         raise typer.Exit(1)
     if fmt == "json":
         print(json.dumps({"space": space.name, "schema_hash": space.schema_hash, "genes": len(space.genes),
@@ -159,18 +159,26 @@ def sample_cmd(
     genome = space.random_genome(np.random.default_rng(seed))
     text = json.dumps(space.to_json_genome(genome), indent=2)
     if out:
-        out.write_text(text + "\n")
+        try:
+            out.write_text(text + "\n")
+        except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
+            print(f"error: cannot write {str(out)!r}: {err}", file=sys.stderr)
+            raise typer.Exit(1)
     else:
         print(text)
 
 
 def read_genome(space: CompiledSpace, path: Path):
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise GenomeError(f"no such genome file: {path}") from None
-    except json.JSONDecodeError as err:
+    except OSError as err:  # a directory, permissions
+        raise GenomeError(f"cannot read genome file {path}: {err.strerror or err}") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
         raise GenomeError(f"{path} is not JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise GenomeError(f"{path} is not a genome (expected a JSON object with \"values\")")
     return space.genome_from_json(data)
 
 

@@ -169,6 +169,20 @@ def _value_name(v: Any) -> str:
     return str(v)
 
 
+# The largest tensor dimension a space may declare or compute: torch indexes sizes with 64-bit ints, but a single
+# dimension past 2**31 is never a real layer and only ends in an allocation failure.
+MAX_DIM = 2**31 - 1
+# `**` in shapes is for strides and channel growth (2 ** i); a bigger exponent is a typo, and Dim.pow's cost grows
+# with it.
+MAX_EXPONENT = 64
+
+
+def _fmt_dim(d: Dim) -> str:
+    v = d.value
+    text = str(v.numerator) if v.denominator == 1 else str(v)
+    return text if len(text) <= 24 else f"{text[:10]}...({len(text)} digits)"
+
+
 class Elaborator:
     def __init__(self, module: ast.Module, overrides: dict[str, str], diag: Collector):
         self.module, self.overrides, self.diag = module, dict(overrides), diag
@@ -205,7 +219,8 @@ class Elaborator:
         for decl in self.networks:
             self._elaborate_network(decl)
         if not self.networks:
-            self.error("E0211", "the space declares no network", None,
+            # located at the top of the file, so editors and every other diagnostic have a place to point
+            self.error("E0211", "the space declares no network", Span.point(1, 1),
                        hint="add `network NAME(x: [...]) -> [...] { ... }`")
         nets = [n for n in self._network_irs]
         self._check_ops()
@@ -404,11 +419,20 @@ class Elaborator:
                 self.error("E0105", f"`{expr.op}` needs numbers", expr.span)
                 return None
             try:
-                return {"add": lf + rf, "sub": lf - rf, "mul": lf * rf, "div": lf / rf, "pow": lf ** rf,
-                        "floordiv": float(lf // rf), "mod": lf % rf}[expr.op]
+                ops = {"add": lambda: lf + rf, "sub": lambda: lf - rf, "mul": lambda: lf * rf,
+                       "div": lambda: lf / rf, "pow": lambda: lf ** rf, "floordiv": lambda: float(lf // rf),
+                       "mod": lambda: lf % rf}
+                value = ops[expr.op]()
             except ZeroDivisionError:
                 self.error("E0105", "division by zero", expr.span)
                 return None
+            except OverflowError:
+                self.error("E0105", f"`{_OP_TEXT.get(expr.op, expr.op)}` overflows a float", expr.span)
+                return None
+            if isinstance(value, complex):  # a negative base to a fractional power
+                self.error("E0105", "the result is not a real number", expr.span)
+                return None
+            return value
         if not isinstance(left, Dim) or not isinstance(right, Dim):
             self.error("E0105", f"`{_OP_TEXT.get(expr.op, expr.op)}` needs numbers or dimensions", expr.span,
                        found=f"{_kind_name(left)} and {_kind_name(right)}")
@@ -427,6 +451,11 @@ class Elaborator:
             if expr.op == "mod":
                 return left.mod(right)
             if expr.op == "pow":
+                # Dim.pow multiplies `exponent` times: a fuzzed `2 ** 10**30` would never return.
+                if right.is_const and right.value > MAX_EXPONENT:
+                    self.error("E0105", f"the exponent of `**` is {_fmt_dim(right)}", expr.span,
+                               expected=f"at most {MAX_EXPONENT}", found=_fmt_dim(right))
+                    return None
                 return left.pow(right)
         except ZeroDivisionError:
             self.error("E0105", "division by zero", expr.span)
@@ -677,6 +706,8 @@ class Elaborator:
             if isinstance(v, GeneDef) and v.numeric:
                 v.used = True
                 v = Dim.sym(v.symbol)
+            if isinstance(v, Dim) and not self._dims_ok((v,), e.span, "this shape dimension is {dim}"):
+                return None
             if not isinstance(v, Dim):
                 if v is not None:
                     if isinstance(e, ast.Name):
@@ -1388,6 +1419,16 @@ class Elaborator:
                            found=shape_str(a.shape), hint=err.hint)
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
+            except (ZeroDivisionError, OverflowError) as err:  # an argument of 0 (a stride, a pool size) or huge
+                self.error("E0206", f"`{layer.spec.name}` cannot use these arguments: "
+                           f"{'division by zero' if isinstance(err, ZeroDivisionError) else err}", layer.span,
+                           found=shape_str(a.shape), hint="kernel sizes, strides and factors must be positive")
+                alts.append(Alt(ERR_SHAPE, a.guard))
+                continue
+            if not self._dims_ok(tuple(d.subst(scope.binding) for d in out), layer.span,
+                                 f"`{layer.spec.name}` would output a dimension of {{dim}}"):
+                alts.append(Alt(ERR_SHAPE, a.guard))
+                continue
             concrete_in = tuple(d.subst(scope.binding) for d in a.shape)
             if record is not None:
                 record.option_ops.append((path, self._option_index, a.shape, layer.spec, shape_args))
@@ -1397,6 +1438,17 @@ class Elaborator:
             alts.append(Alt(out, a.guard))
         ir = {"t": "op", "path": path, "op": layer.spec.name, "args": layer.args}
         return TVal(simplify(alts, self.n_options)), ir
+
+    def _dims_ok(self, dims: tuple[Dim, ...], span: Span, what: str) -> bool:
+        """Known dimensions must be positive machine ints: a constant set to 0, -1 or 10**30 would otherwise
+        compile and fail only when torch allocates the layer (a crash in every worker, not a diagnostic)."""
+        for d in dims:
+            if d.is_const and (d.value <= 0 or d.value > MAX_DIM):
+                self.error("E0214", what.format(dim=_fmt_dim(d)), span,
+                           expected=f"a positive size (1 to {MAX_DIM})", found=_fmt_dim(d),
+                           hint="check the constants this shape is computed from (and any `--set`)")
+                return False
+        return True
 
     def _shape_rule(self, spec: OpSpec, shape: tuple[Dim, ...], args: dict) -> tuple[Dim, ...]:
         """Shape rules are pure, and option groups repeat the same ops on the same symbolic shapes: memoise."""

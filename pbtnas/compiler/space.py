@@ -301,6 +301,7 @@ def compile_space(path: str | Path, overrides: dict[str, str] | None = None) -> 
         text = path.read_text()
     except FileNotFoundError:
         raise DiagnosticError([Diagnostic("E0002", f"no such file: {path}", hint="check the path")]) from None
-    except (IsADirectoryError, UnicodeDecodeError) as err:
-        raise DiagnosticError([Diagnostic("E0002", f"cannot read {path}: {err}")]) from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # a directory, permissions, not UTF-8, a NUL byte
+        raise DiagnosticError([Diagnostic("E0002", f"cannot read {path}: {err}",
+                                          hint="give the path of a .nas text file")]) from None
     return compile_text(text, str(path), overrides)

@@ -3,6 +3,7 @@ and turns lark's exceptions into diagnostics with friendly labels."""
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,17 +32,38 @@ def _tok_span(tok: Token) -> Span:
     return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + len(tok))
 
 
+MAX_LITERAL_DIGITS = 100
+
+
+class _LiteralError(Exception):
+    """A literal the grammar accepts but no value can hold; carried out of the transformer as a diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
 class _ToAst(Transformer):
     """One method per grammar rule/alias; each returns an `ast` node carrying its span."""
 
     # -- values -------------------------------------------------------------------------------------------------
     @v_args(meta=True)
     def int(self, meta, items):
-        return ast.Int(int(items[0]), span=_span(meta))
+        text = str(items[0])
+        if len(text) > MAX_LITERAL_DIGITS:  # Python refuses to convert past 4300 digits; no size needs 100
+            raise _LiteralError(Diagnostic(
+                "E0004", f"a number literal of {len(text)} digits", _span(meta),
+                expected=f"at most {MAX_LITERAL_DIGITS} digits", found=f"{text[:12]}...",
+                hint="sizes, counts and strides are small integers"))
+        return ast.Int(int(text), span=_span(meta))
 
     @v_args(meta=True)
     def float(self, meta, items):
-        return ast.Float(float(items[0]), span=_span(meta))
+        value = float(items[0])
+        if not math.isfinite(value):  # 1e999 reads as inf: no layer argument means that
+            raise _LiteralError(Diagnostic("E0004", f"the number `{items[0]}` is too large for a float",
+                                           _span(meta), expected="a finite number", found=str(items[0])))
+        return ast.Float(value, span=_span(meta))
 
     @v_args(meta=True)
     def string(self, meta, items):
@@ -456,7 +478,9 @@ def parse(text: str, filename: str = "<input>") -> ast.Module:
             hint="split it into named steps (`a = x >> ...` then `b = a >> ...`)")], source)
     try:
         return _ToAst().transform(tree)
-    except VisitError as err:  # a transformer bug, not a user error; keep the real cause
+    except VisitError as err:  # a literal out of range, or a transformer bug (then keep the real cause)
+        if isinstance(err.orig_exc, _LiteralError):
+            raise DiagnosticError([err.orig_exc.diagnostic], source) from None
         raise err.orig_exc from None
 
 

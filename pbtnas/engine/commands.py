@@ -14,8 +14,9 @@ from typing import Any
 from pbtnas.engine.config import ConfigError, SearchConfig, load_config_file, validate_config
 from pbtnas.engine.driver import Driver, NullProgress, RunSummary
 from pbtnas.engine.loading import LoadError, load_space_of_run
+from pbtnas.engine.names import UnsafeName, output_path, safe_name
 from pbtnas.engine.population import Member
-from pbtnas.engine.rundir import FORMAT_VERSION, RunDir, atomic_write_json, load_state
+from pbtnas.engine.rundir import FORMAT_VERSION, CheckpointError, RunDir, atomic_write_json, load_state
 from pbtnas.engine.seeding import Purpose, derive_seed
 from pbtnas.engine.selection import AllMembersFailed, rank
 from pbtnas.engine.soup import greedy_soup
@@ -50,7 +51,10 @@ def compile_space_for(cfg: SearchConfig) -> Any:
     if path.suffix == ".json":
         if cfg.overrides:
             raise UserError("--set does not apply to a compiled .json space; compile the .nas file instead")
-        return CompiledSpace.from_json(path.read_text())
+        try:
+            return CompiledSpace.from_json(path.read_text())
+        except (OSError, ValueError, KeyError, TypeError) as err:  # not a compiled artifact pbtnas wrote
+            raise UserError(f"{path} is not a compiled space artifact ({type(err).__name__}: {err})") from None
     try:
         return compile_space(str(path), overrides={**task_space_overrides(cfg), **cfg.overrides})
     except Exception as err:  # DiagnosticError renders file:line:col diagnostics as its message
@@ -110,6 +114,8 @@ def apply_preset_engine_settings(values: dict[str, Any]) -> dict[str, Any]:
 
     Only an explicit preset (`--preset paper`, `--preset tiny`) does this: the task's own defaults never change the
     engine's. The user's values always win."""
+    if not isinstance(values.get("task_options") or {}, dict):
+        raise UserError(f"task_options must be a table of options, got {values['task_options']!r}")
     options = dict(values.get("task_options") or {})
     if options.get("preset") in (None, "default"):
         return values
@@ -131,7 +137,8 @@ def apply_preset_engine_settings(values: dict[str, Any]) -> dict[str, Any]:
 
 def default_run_dir(cfg: SearchConfig, space_name: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{space_name}-{cfg.algorithm}-{stamp}"
+    # The space's name comes from a file (a compiled .json artifact can say anything): one plain component.
+    return Path("runs") / safe_name(f"{space_name}-{cfg.algorithm}-{stamp}", "the default run name")
 
 
 def _setup_logging(run: RunDir) -> logging.Handler:
@@ -244,7 +251,12 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
                     "--resume continues a run with its own configuration; only execution options "
                     f"({', '.join(sorted(EXECUTION_OPTIONS))}) may be given, not: {', '.join(sorted(changed)) or '--config'}"
                 )
-            stored = run.read_json(run.config_path)
+            try:
+                stored = run.read_json(run.config_path)
+            except (OSError, ValueError) as err:
+                raise UserError(f"{run.config_path} is not readable JSON: {err}") from None
+            if not isinstance(stored, dict):
+                raise UserError(f"{run.config_path} is not a configuration (a JSON object)")
             stored.update({k: v for k, v in cli_values.items() if k in EXECUTION_OPTIONS})
             cfg = validate_config(stored, str(run.config_path))
             try:
@@ -260,34 +272,49 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
             values = apply_preset_engine_settings(values)
             cfg = resolve_task_options(validate_config(values, str(config_file) if config_file else "options"))
             space = compile_space_for(cfg)
-            run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg, space.name)
+            run_dir = output_path(cfg.out, "the run directory (out)") if cfg.out else default_run_dir(cfg, space.name)
+            if run_dir.exists() and not run_dir.is_dir():
+                raise UserError(f"{run_dir} exists and is not a directory; give --out a new or empty folder")
             if run_dir.exists() and any(run_dir.iterdir()):
                 raise UserError(f"{run_dir} already exists and is not empty; use --resume {run_dir} to continue it")
         preflight_task(cfg)
         progress = RichProgress(len(cfg.steps())) if cfg.progress else None
         summary = run_search(cfg, space, run_dir, resume=resume is not None, progress=progress)
         return summary, run_dir
-    except (ConfigError, AllMembersFailed) as err:
+    except (ConfigError, AllMembersFailed, CheckpointError, UnsafeName) as err:
         raise UserError(str(err)) from None
 
 
 def soup(run_dir: Path, target: str | None = None, name: str | None = None) -> dict[str, Any]:
     """``pbtnas soup RUN``: a greedy soup of the final population's members that share the best genome."""
+    try:  # checked first: the soup folder must stay inside the run directory
+        folder = safe_name(name, "--name") if name is not None else ("soup" if target is None else f"soup_{target}")
+    except UnsafeName as err:
+        raise UserError(str(err)) from None
     run = RunDir(run_dir)
-    progress = run.read_progress() if run.progress_path.exists() else None
-    if progress is None or not run.config_path.exists():
+    try:
+        progress = run.read_progress() if run.progress_path.is_file() else None
+    except (OSError, ValueError) as err:
+        raise UserError(f"{run.progress_path} is not readable JSON: {err}") from None
+    if not isinstance(progress, dict) or not run.config_path.is_file():
         raise UserError(f"{run_dir} is not a pbtnas run directory")
     if not progress.get("complete"):
         raise UserError(f"{run_dir} has not finished (resume it first)")
-    cfg = validate_config(run.read_json(run.config_path), str(run.config_path))
+    try:
+        cfg = validate_config(run.read_json(run.config_path), str(run.config_path))
+    except (OSError, ValueError) as err:  # ConfigError is a ValueError, as is a JSONDecodeError
+        raise UserError(f"{run.config_path}: {err}") from None
     try:
         space = load_space_of_run(run.root)
     except LoadError as err:
         raise UserError(str(err)) from None
     if target is not None and target not in space.networks:
         raise UserError(f"unknown network {target!r}; the space has: {', '.join(space.networks)}")
-    epoch = int(progress["epoch"])
-    members = [Member.from_json(d) for d in run.read_json(run.population_path(epoch))["members"]]
+    try:
+        epoch = int(progress["epoch"])
+        members = [Member.from_json(d) for d in run.read_json(run.population_path(epoch))["members"]]
+    except (KeyError, TypeError, ValueError, OSError) as err:
+        raise UserError(f"{run.root}: the final population cannot be read ({type(err).__name__}: {err})") from None
     healthy = [m for m in rank(members) if m.status == "ok" and m.fitness]
     if not healthy:
         raise UserError("no healthy member in the final population")
@@ -297,10 +324,12 @@ def soup(run_dir: Path, target: str | None = None, name: str | None = None) -> d
     task = task_cls(space, task_cls.Options.model_validate(cfg.task_options), None)
     genome = space.validate(list(best.genome))
     seed = derive_seed(cfg.seed, Purpose.SOUP)
-    states = [load_state(run.checkpoint_path(epoch, m.slot)) for m in same]
+    try:
+        states = [load_state(run.checkpoint_path(epoch, m.slot)) for m in same]
+    except CheckpointError as err:
+        raise UserError(str(err)) from None
     t0 = time.perf_counter()
     result = greedy_soup(states, lambda s: float(task.evaluate(s, genome, seed)), target)
-    folder = name or ("soup" if target is None else f"soup_{target}")
     model = {k: v.detach().cpu() for k, v in task.final_module(result.state, genome).state_dict().items()}
     info = {
         "fitness": result.fitness,

@@ -8,8 +8,9 @@ from typing import Any
 
 from torch import nn
 
-from pbtnas.engine.rundir import load_state
-from pbtnas.engine.runner import load_space
+from pbtnas.engine.names import UnsafeName, safe_name
+from pbtnas.engine.rundir import CheckpointError, load_state
+from pbtnas.engine.runner import UntrustedLoader, load_space
 
 __all__ = ["LoadError", "load", "load_space_of_run"]
 
@@ -18,12 +19,26 @@ class LoadError(ValueError):
     pass
 
 
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError) as err:  # ValueError: JSONDecodeError and UnicodeDecodeError
+        raise LoadError(f"{path} is not readable JSON: {err}") from None
+
+
 def load_space_of_run(run_dir: Path) -> Any:
     path = Path(run_dir) / "space.json"
-    if not path.exists():
+    if not path.is_file():
         raise LoadError(f"{run_dir} is not a pbtnas run directory (no space.json)")
-    d = json.loads(path.read_text())
-    return load_space(d["loader"], d["artifact"])
+    d = _read_json(path)
+    if not isinstance(d, dict) or not isinstance(d.get("loader"), str) or not isinstance(d.get("artifact"), str):
+        raise LoadError(f"{path} is not a compiled space (expected {{\"loader\": ..., \"artifact\": ...}})")
+    try:
+        return load_space(d["loader"], d["artifact"])
+    except UntrustedLoader as err:
+        raise LoadError(f"{path}: {err}") from None
+    except (ValueError, KeyError, TypeError) as err:  # the artifact itself is malformed
+        raise LoadError(f"{path}: the compiled space cannot be read: {type(err).__name__}: {err}") from None
 
 
 def load(run_dir: str | Path, which: str = "best") -> tuple[nn.Module, Any]:
@@ -33,12 +48,26 @@ def load(run_dir: str | Path, which: str = "best") -> tuple[nn.Module, Any]:
     any step) or a soup directory name such as ``"soup"``.
     """
     run_dir = Path(run_dir)
-    folder = run_dir / which
-    if not (folder / "model.pt").exists():
+    try:
+        folder = run_dir / safe_name(which, "the saved network")
+    except UnsafeName as err:
+        raise LoadError(str(err)) from None
+    if not (folder / "model.pt").is_file():
         raise LoadError(f"{folder} has no model.pt (has the run finished?)")
     space = load_space_of_run(run_dir)
-    genome = space.genome_from_json(json.loads((folder / "genome.json").read_text()))
+    try:
+        genome = space.genome_from_json(_read_json(folder / "genome.json"))
+    except LoadError:
+        raise
+    except Exception as err:  # GenomeError of the space, or a genome.json of the wrong shape
+        raise LoadError(f"{folder / 'genome.json'}: {err}") from None
     module = space.build(genome, seed=0)
-    module.load_state_dict(load_state(folder / "model.pt"), strict=True)
+    try:
+        state = load_state(folder / "model.pt")
+        module.load_state_dict(state, strict=True)
+    except CheckpointError as err:
+        raise LoadError(str(err)) from None
+    except (RuntimeError, TypeError, AttributeError) as err:  # tensors that do not fit this genome's network
+        raise LoadError(f"{folder / 'model.pt'} does not fit the network of its genome: {err}") from None
     module.eval()
     return module, genome

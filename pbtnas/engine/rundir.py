@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["RunDir", "atomic_write_bytes", "atomic_write_json", "load_state", "save_state"]
+__all__ = ["CheckpointError", "RunDir", "atomic_write_bytes", "atomic_write_json", "load_state", "save_state"]
 
 FORMAT_VERSION = 1
 
@@ -77,8 +77,22 @@ def save_state(path: Path, state: Any) -> None:
         raise
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read as tensors and plain containers; the message names the file."""
+
+
 def load_state(path: Path) -> Any:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    # weights_only=True: a checkpoint is data. A pickle that asks for any other object (a crafted __reduce__, a
+    # class of some module) is refused by torch's restricted unpickler before anything runs.
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} is missing") from None
+    except Exception as err:  # UnpicklingError, RuntimeError (not a zip/torch file), EOFError (truncated), ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"refusing checkpoint {path}: it is not a file of tensors pbtnas wrote ({type(err).__name__}: {first})"
+        ) from None
 
 
 class RunDir:

@@ -23,11 +23,41 @@ from pbtnas.engine.statedict import ShrinkPerturb, renormalize_sn, shrink_pertur
 from pbtnas.tasks.base import MemberFailed, MemberState
 from pbtnas.tasks.registry import get_task
 
-__all__ = ["MemberRunner", "import_object", "load_space"]
+__all__ = ["MemberRunner", "UntrustedLoader", "import_object", "load_space", "register_space_loader"]
+
+
+# The space classes a run directory may name in its space.json "loader". A run directory is data someone may have
+# handed you: importing whatever module it names would run that module's code, so only these (and the classes a
+# program registers itself with ``register_space_loader``) are ever imported from it.
+BUILTIN_SPACE_LOADERS: frozenset[str] = frozenset({"pbtnas.compiler.space:CompiledSpace"})
+_registered_loaders: set[str] = set()
+
+
+class UntrustedLoader(ValueError):
+    """A space loader that is neither pbtnas's own nor registered by the running program."""
+
+
+def loader_name(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def register_space_loader(cls: type) -> str:
+    """Allow run directories to name ``cls`` as their space loader (a program using its own space class calls
+    this before ``pbtnas.load`` or ``pbtnas search --resume``). Returns the ``module:Class`` string."""
+    if not (isinstance(cls, type) and callable(getattr(cls, "from_json", None))):
+        raise TypeError(f"{cls!r} is not a space class (a class with a from_json classmethod)")
+    name = loader_name(cls)
+    _registered_loaders.add(name)
+    return name
+
+
+def allowed_space_loaders() -> frozenset[str]:
+    return BUILTIN_SPACE_LOADERS | _registered_loaders
 
 
 def import_object(spec: str) -> Any:
-    """``"package.module:Name"`` -> the object (a class path written by this package, never user code)."""
+    """``"package.module:Name"`` -> the object. Callers decide whether ``spec`` may be imported; ``load_space``
+    is the checked entry point for strings read from files."""
     module_name, _, name = spec.partition(":")
     obj: Any = importlib.import_module(module_name)
     for part in name.split("."):
@@ -35,7 +65,15 @@ def import_object(spec: str) -> Any:
     return obj
 
 
-def load_space(loader: str, space_json: str) -> Any:
+def load_space(loader: str, space_json: str, also_allowed: frozenset[str] = frozenset()) -> Any:
+    """The space of a ``space.json``-style (loader, artifact) pair; ``loader`` must be on the allowlist (plus
+    ``also_allowed``, which only callers holding a live space object of that class pass)."""
+    if not isinstance(loader, str) or loader not in allowed_space_loaders() | also_allowed:
+        known = ", ".join(sorted(allowed_space_loaders()))
+        raise UntrustedLoader(
+            f"refusing space loader {loader!r}: pbtnas only imports its own space classes ({known}) or classes "
+            "registered with pbtnas.engine.runner.register_space_loader"
+        )
     return import_object(loader).from_json(space_json)
 
 
@@ -60,7 +98,9 @@ class MemberRunner:
         task_options: dict[str, Any],
         workdir: str | None = None,
     ) -> None:
-        self.space = load_space(space_loader, space_json)
+        # The driver sends the loader of the space object it holds (built in its process, or read from a run
+        # directory through the checked load_space), so a worker accepts that one class.
+        self.space = load_space(space_loader, space_json, also_allowed=frozenset({space_loader}))
         task_cls = get_task(task_name)
         options = task_cls.Options.model_validate(task_options)
         self.task = task_cls(self.space, options, Path(workdir) if workdir else None)

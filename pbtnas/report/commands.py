@@ -26,12 +26,13 @@ def report_command(
                                      help="also write RUN/tensorboard/ events from the run files"),
 ) -> None:
     """Plots, tables and statistics of finished (or running) searches: Markdown + PNG + HTML."""
+    from pbtnas.engine.names import UnsafeName, output_path
     from pbtnas.report.build import build_report
     from pbtnas.report.load import RunError
 
     try:
-        summary = build_report(runs, out, title=title)
-    except RunError as err:
+        summary = build_report(runs, output_path(out, "--out"), title=title)
+    except (RunError, UnsafeName) as err:
         _fail(str(err))
         return
     if tensorboard:
@@ -59,8 +60,15 @@ def experiment_command(
     for c in configs:
         if not c.exists():
             _fail(f"config file not found: {c}")
-    out_dir = out or Path("runs") / f"experiment-{configs[0].stem}"
+    from pbtnas.engine.names import UnsafeName, output_path, safe_name
+
     extra = {k: v for k, v in {"workers": workers, "address": address, "progress": progress}.items() if v is not None}
+    try:
+        out_dir = output_path(out, "--out") if out else Path("runs") / safe_name(
+            f"experiment-{configs[0].stem}", "the default experiment folder")
+    except UnsafeName as err:
+        _fail(str(err))
+        return
     try:
         result = run_experiment(configs, seeds, out_dir, first_seed, extra, say=Console().print)
     except (UserError, ConfigError) as err:

@@ -34,9 +34,12 @@ class ExperimentRun:
 
 
 def _base_seed(config: Path) -> int:
-    from pbtnas.engine.config import load_config_file
+    from pbtnas.engine.config import ConfigError, load_config_file
 
-    return int(load_config_file(config).get("seed", 0))
+    seed = load_config_file(config).get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{config}: seed must be a non-negative integer, got {seed!r}")
+    return seed
 
 
 def _is_bohb(config: Path) -> bool:
@@ -46,8 +49,15 @@ def _is_bohb(config: Path) -> bool:
 
 
 def plan(configs: Sequence[Path], seeds: int, out: Path, first_seed: int | None = None) -> list[ExperimentRun]:
+    from pbtnas.engine.config import ConfigError
+    from pbtnas.engine.names import UnsafeName, safe_name
+
     runs = []
     for config in configs:
+        try:  # the config's file name names its runs' folder (a file called "...toml" has the stem "..")
+            safe_name(Path(config).stem, "the config file's name")
+        except UnsafeName as err:
+            raise ConfigError(str(err)) from None
         start = _base_seed(config) if first_seed is None else first_seed
         for s in range(start, start + seeds):
             runs.append(ExperimentRun(Path(config), s, out / Path(config).stem / f"seed_{s}"))

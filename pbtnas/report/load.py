@@ -159,10 +159,12 @@ def setting_label(cfg: dict[str, Any], meta: dict[str, Any] | None = None) -> st
 
 def _read(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_bytes())
     except FileNotFoundError:
         raise RunError(f"{path.parent}: no {path.name}: not a pbtnas run directory") from None
-    except json.JSONDecodeError as err:
+    except OSError as err:  # a directory where the file should be, permissions
+        raise RunError(f"{path}: cannot read it ({err.strerror or err})") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
         raise RunError(f"{path}: not valid JSON ({err})") from None
 
 
@@ -171,6 +173,15 @@ def load_run(root: Path | str) -> RunData:
     root = Path(root)
     if not root.is_dir():
         raise RunError(f"{root}: no such run directory")
+    try:
+        return _load_run(root)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:  # files of the wrong shape
+        if isinstance(err, RunError):
+            raise
+        raise RunError(f"{root}: not a readable pbtnas run directory ({type(err).__name__}: {err})") from None
+
+
+def _load_run(root: Path) -> RunData:
     config = _read(root / "config.json")
     meta = _read(root / "run.json") if (root / "run.json").exists() else {}
     progress = _read(root / "progress.json")

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pbtnas.engine.loading import LoadError, load, load_space_of_run
-from pbtnas.engine.rundir import load_state
+from pbtnas.engine.names import UnsafeName, output_path
+from pbtnas.engine.rundir import CheckpointError, load_state
 from pbtnas.tasks.registry import UnknownTask, get_task
 
 
@@ -24,9 +25,15 @@ class RunError(ValueError):
 
 def _config(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "config.json"
-    if not path.exists():
+    if not path.is_file():
         raise RunError(f"{run_dir} is not a pbtnas run directory (no config.json)")
-    return json.loads(path.read_text())
+    try:
+        cfg = json.loads(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise RunError(f"{path} is not readable JSON: {err}") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("task"), str):
+        raise RunError(f"{path} is not a pbtnas configuration (no task)")
+    return cfg
 
 
 def networks_of(run_dir: Path) -> list[str]:
@@ -44,7 +51,10 @@ def open_task(run_dir: Path, **option_updates: Any):
         task_cls = get_task(cfg["task"])
     except UnknownTask as err:
         raise RunError(str(err)) from None
-    options = task_cls.Options.model_validate({**cfg.get("task_options", {}), **option_updates})
+    try:
+        options = task_cls.Options.model_validate({**(cfg.get("task_options") or {}), **option_updates})
+    except (TypeError, ValueError) as err:  # pydantic's ValidationError is a ValueError
+        raise RunError(f"{run_dir / 'config.json'}: invalid task options: {err}") from None
     try:
         space = load_space_of_run(run_dir)
     except LoadError as err:
@@ -62,10 +72,21 @@ def _write_metrics(run_dir: Path, results: dict[str, Any]) -> Path:
     return path
 
 
+def _weights(path: Path) -> Any:
+    try:
+        return load_state(path)
+    except CheckpointError as err:
+        raise RunError(str(err)) from None
+
+
 def evaluate_run(run_dir: Path, *, fid_images: int = 50_000, splits: int = 10, episodes: int = 10,
                  video: Path | None = None, seed: int = 0, which: list[str] | None = None) -> dict[str, Any]:
     """Final metrics of each saved network of the run (GAN: FID and IS; RL: returns; others: the task's fitness)."""
     run_dir = Path(run_dir)
+    try:
+        video = output_path(video, "--video") if video is not None else None
+    except UnsafeName as err:
+        raise RunError(str(err)) from None
     names = which or networks_of(run_dir)
     task_name, task, space = open_task(run_dir)
     results: dict[str, Any] = {}
@@ -79,7 +100,7 @@ def evaluate_run(run_dir: Path, *, fid_images: int = 50_000, splits: int = 10, e
                 scores = task.generator_scores(module.generator, n_images=fid_images, splits=splits, seed=seed)
                 results[name] = scores.to_dict()
             elif task_name == "rl":
-                state = {"model": load_state(run_dir / name / "model.pt"), "shadows": {}, "optim": {}, "meta": {}}
+                state = {"model": _weights(run_dir / name / "model.pt"), "shadows": {}, "optim": {}, "meta": {}}
                 out = video if (video is not None and name == names[0]) else None
                 returns = task.evaluate_episodes(state, genome, seed, episodes, video=out)
                 results[name] = {"mean_return": statistics.fmean(returns),
@@ -87,7 +108,7 @@ def evaluate_run(run_dir: Path, *, fid_images: int = 50_000, splits: int = 10, e
                                  "episodes": len(returns), "returns": returns,
                                  **({"video": str(out)} if out is not None else {})}
             else:
-                state = {"model": load_state(run_dir / name / "model.pt"), "shadows": {}, "optim": {}, "meta": {}}
+                state = {"model": _weights(run_dir / name / "model.pt"), "shadows": {}, "optim": {}, "meta": {}}
                 fitness = task.evaluate(state, genome, seed)
                 results[name] = {"fitness": fitness}
             results[name]["genome"] = space.to_json_genome(genome)["choices"]
@@ -118,6 +139,10 @@ def format_results(results: dict[str, Any]) -> list[str]:
 def sample_run(run_dir: Path, out: Path, grid: str = "8x8", seed: int = 0, which: str = "best") -> Path:
     """An image grid from the generator of a GAN run's saved network."""
     run_dir = Path(run_dir)
+    try:
+        out = output_path(out, "--out")
+    except UnsafeName as err:
+        raise RunError(str(err)) from None
     cfg = _config(run_dir)
     if cfg.get("task") != "gan":
         raise RunError(f"`pbtnas sample RUN` draws images from a GAN run; {run_dir} ran task {cfg.get('task')!r}")
@@ -128,7 +153,10 @@ def sample_run(run_dir: Path, out: Path, grid: str = "8x8", seed: int = 0, which
         module, _ = load(run_dir, which)
     except LoadError as err:
         raise RunError(str(err)) from None
-    space = load_space_of_run(run_dir)
+    try:
+        space = load_space_of_run(run_dir)
+    except LoadError as err:
+        raise RunError(str(err)) from None
     try:
         return sample(module.generator, int_constant(space, "latent_dim"), out=out, grid=grid, seed=seed)
     except ValueError as err:  # a malformed --grid

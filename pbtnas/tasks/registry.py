@@ -38,4 +38,6 @@ def get_task(name: str) -> type[Task]:
     cls = getattr(module, class_name, None)
     if cls is None:
         raise UnknownTask(f"task {name!r}: module {module_name} has no class {class_name}")
+    if not isinstance(cls, type) or not hasattr(cls, "Options"):  # `os:system`, a typo naming a function
+        raise UnknownTask(f"task {name!r}: {target} is not a task class (a class with an Options model)")
     return cls  # type: ignore[no-any-return]

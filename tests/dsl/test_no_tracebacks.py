@@ -7,87 +7,14 @@ under a minute on a shared 2-core machine (the big paper spaces get few examples
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from nas_fuzz import BIG, MUTATION, SMALL, SPACES, VOCAB, check, fast, mutate, tokens
 from typer.testing import CliRunner
 
 from pbtnas.cli import app
 from pbtnas.compiler import DiagnosticError, compile_text
-from pbtnas.dsl.diagnostics import render_json, render_text
-
-SPACES = Path(__file__).resolve().parents[2] / "spaces"
-SMALL = {name: (SPACES / f"{name}.nas").read_text() for name in ("digits", "mlp")}
-BIG = {name: (SPACES / f"{name}.nas").read_text() for name in ("gan", "drqv2", "ganhard")}
-
-def fast(n: int) -> settings:
-    return settings(max_examples=n, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
-
-TOKEN_RE = re.compile(r'#[^\n]*|"[^"\n]*"|->|>>|\?\?|//|\*\*|==|!=|[A-Za-z_][A-Za-z0-9_]*|\d+\.?\d*|\s+|.')
-VOCAB = ["space", "const", "init", "values", "options", "block", "network", "slot", "param", "return", "if", "else",
-         "in", "and", "or", "not", "none", "identity", "residual", "sum", "cat", "conv", "linear", "relu",
-         "batchnorm", "upsample", "max_pool", "x", "y", "C", "H", "W", "n0", "act", "on", "off", "0", "1", "3",
-         "2.5", "-", "+", "*", "//", "**", "%", ">>", "??", "->", "=", "==", ":", ",", ".", "(", ")", "[", "]",
-         "{", "}", "|", "?", '"s"', "#c\n", "\n"]
-
-
-def check(text: str) -> None:
-    """Compile; a DiagnosticError must render (text and JSON) and point inside the text."""
-    try:
-        space = compile_text(text, "fuzz.nas")
-    except DiagnosticError as err:
-        assert err.diagnostics, "a DiagnosticError without diagnostics"
-        assert render_text(err.diagnostics, err.source)
-        assert render_json(err.diagnostics, err.source)
-        n_lines = max(1, len(text.splitlines()))
-        for d in err.diagnostics:
-            if d.span is not None:
-                assert 1 <= d.span.line <= n_lines + 1, (d, n_lines)
-        return
-    # a mutation that still compiles must give a usable space
-    assert space.size >= 1
-    space.validate(space.random_genome(np.random.default_rng(0)))
-
-
-def tokens(text: str) -> list[str]:
-    return TOKEN_RE.findall(text)
-
-
-def mutate(text: str, ops: list[tuple[str, int, int]]) -> str:
-    toks = tokens(text)
-    for kind, i, j in ops:
-        if kind.endswith("line"):
-            units = text.splitlines(keepends=True)
-        else:
-            units = toks
-        if not units:
-            break
-        i, j = i % len(units), j % len(units)
-        if kind.startswith("delete"):
-            del units[i]
-        elif kind.startswith("dup"):
-            units.insert(i, units[i])
-        elif kind.startswith("swap"):
-            units[i], units[j] = units[j], units[i]
-        elif kind.startswith("move"):
-            units.insert(j, units.pop(i))
-        if kind.endswith("line"):
-            text = "".join(units)
-            toks = tokens(text)
-        else:
-            toks = units
-            text = "".join(toks)
-    return text
-
-
-MUTATION = st.tuples(st.sampled_from(["delete_token", "dup_token", "swap_token", "move_token",
-                                      "delete_line", "dup_line", "swap_line", "move_line"]),
-                     st.integers(0, 10_000), st.integers(0, 10_000))
 
 
 def test_tokenizer_round_trips_the_spaces():

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from pbtnas.engine.runner import register_space_loader
+
 LAYER_OPS = ("skip", "linear", "linear_bn", "linear_sn")
 ACTIVATIONS = ("relu", "tanh")
 
@@ -195,3 +197,7 @@ class DoubleSpace:
     def from_json(cls, text: str) -> DoubleSpace:
         d = json.loads(text)
         return cls(n_layers=d["n_layers"], width=d["width"])
+
+
+# Run directories of this double name it as their space loader; pbtnas imports only registered space classes.
+register_space_loader(DoubleSpace)

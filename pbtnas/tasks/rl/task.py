@@ -267,7 +267,9 @@ class RLTask:
             meta = state.get("meta") or {}
             # The engine evaluates every member of a step with the same seed; the member's last train seed tells
             # the members apart.
-            name = f"eval_step{int(meta.get('step', 0)):09d}_member{meta.get('train_seed', 'new')}_seed{seed}"
+            # int(): the meta dict can come from a checkpoint file, and a string there must not become a path.
+            member = int(meta["train_seed"]) if meta.get("train_seed") is not None else "new"
+            name = f"eval_step{int(meta.get('step', 0)):09d}_member{member}_seed{int(seed)}"
             video = self.workdir / "videos" / f"{name}.{self.options.video_format}"
         returns = self.evaluate_episodes(state, genome, seed, self.options.eval_episodes, video=video)
         return float(np.mean(returns))
