@@ -1,7 +1,8 @@
 """Execution on Ray: a pool of long-lived actors, each holding one task instance (data loaded once), training
 members whose states travel through Ray's object store as dicts of tensors.
 
-Starts a local Ray (dashboard off, bound to 127.0.0.1) unless one is running or ``address`` names a cluster.
+Starts a local Ray (dashboard off, its servers on 127.0.0.1 only) unless one is running or ``address`` names a
+cluster.
 A worker process that dies is replaced by a new actor and the member it was training is retrained from its last
 checkpoint (``reload``), up to ``max_retries`` times per member and step; after that the member is marked failed.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, WorkerCrashedError
 
+from pbtnas.engine.raycluster import RayBind, start_or_join
 from pbtnas.engine.runner import MemberRunner
 
 __all__ = ["ActorPool", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
@@ -25,18 +27,11 @@ log = logging.getLogger("pbtnas.engine")
 DEAD_WORKER = (RayActorError, WorkerCrashedError)
 
 
-def ensure_ray(address: str | None) -> None:
+def ensure_ray(address: str | None, bind: RayBind = "loopback") -> None:
+    """Start a local Ray, loopback-only unless ``bind="all"``, or join ``address`` (see ``raycluster``)."""
     if ray.is_initialized():
         return
-    if address:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
-    else:
-        ray.init(
-            include_dashboard=False,
-            _node_ip_address="127.0.0.1",
-            logging_level=logging.WARNING,
-            log_to_driver=True,
-        )
+    start_or_join(address, bind)
 
 
 def default_workers(population: int, cpus_per_member: float, gpus_per_member: float) -> int:
