@@ -23,6 +23,7 @@ from pbtnas.engine.execution import ActorPool, TrainJob, TrainOutcome
 from pbtnas.engine.mixing import draw_inherited
 from pbtnas.engine.mutation import draw_mutation
 from pbtnas.engine.population import Member, json_float, latest_fitness, stratified_genomes
+from pbtnas.engine.raycluster import write_worker_files
 from pbtnas.engine.rundir import RunDir, atomic_write_json, load_state, save_state
 from pbtnas.engine.schedule import Step
 from pbtnas.engine.seeding import Purpose, derive_seed, rng_for
@@ -151,6 +152,12 @@ class Driver:
         ]
 
         def done(outcome: TrainOutcome) -> None:
+            files = outcome.report.pop("files", None)
+            if files:  # a worker's per-step outputs travel with its report; the driver owns the run directory
+                try:
+                    write_worker_files(self.run.root / "workdirs", files)
+                except (OSError, ValueError) as err:  # an image grid is never worth stopping a search for
+                    log.error("per-step outputs of slot %d not written: %s", outcome.slot, err)
             ok = not outcome.report.get("failed")
             self.progress.member_done(step, outcome.report.get("fitness") if ok else None)
 
@@ -207,6 +214,7 @@ class Driver:
                     "metrics": report.get("metrics", {}),
                     "train_seconds": report.get("train_seconds"),
                     "eval_seconds": report.get("eval_seconds"),
+                    "node": report.get("node"),
                 }
             )
         self._evaluated_members = [m for m in self.members]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ray
-from ray.exceptions import RayActorError, WorkerCrashedError
+from ray.exceptions import ObjectLostError, RayActorError, WorkerCrashedError
 
 from pbtnas.engine.raycluster import RayBind, start_or_join
 from pbtnas.engine.runner import MemberRunner
@@ -25,6 +25,7 @@ __all__ = ["ActorPool", "TrainJob", "TrainOutcome", "ensure_ray", "default_worke
 log = logging.getLogger("pbtnas.engine")
 
 DEAD_WORKER = (RayActorError, WorkerCrashedError)
+LOST_OBJECT = (ObjectLostError,)  # includes OwnerDiedError and ObjectReconstructionFailedError
 
 
 def ensure_ray(address: str | None, bind: RayBind = "loopback") -> None:
@@ -71,10 +72,14 @@ class ActorPool:
         gpus_per_member: float,
     ) -> None:
         self._kwargs = runner_kwargs
-        self._options = {"num_cpus": cpus_per_member, "num_gpus": gpus_per_member, "max_restarts": 0}
+        # SPREAD: on a cluster the actors go to different nodes (each loads the task's data once), not all to the
+        # driver's node until it is full; on one machine it changes nothing.
+        self._options = {"num_cpus": cpus_per_member, "num_gpus": gpus_per_member, "max_restarts": 0,
+                         "scheduling_strategy": "SPREAD"}
         self._cls = ray.remote(MemberRunner)
         self.actors = [self._new_actor() for _ in range(n_workers)]
         self.restarts = 0
+        self._driver_node = ray.get_runtime_context().get_node_id()
         ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
 
     def reconfigure(self, runner_kwargs: dict[str, Any]) -> None:
@@ -124,6 +129,15 @@ class ActorPool:
             consume(i, ref, value)
             refs.append(ref)
         return refs
+
+    def _keep_near_driver(self, state_ref: Any, node: str | None) -> Any:
+        """A state trained on another node lives only in that node's object store until the driver reads it, and
+        an actor's output cannot be reconstructed: if the node is lost, so is the member. A copy owned by the
+        driver on its own node survives that. It costs the transfer the step's checkpoint needs anyway, and
+        nothing when the member trained on the driver's node (one machine)."""
+        if node is None or node == self._driver_node:
+            return state_ref
+        return ray.put(ray.get(state_ref))
 
     def _is_dead(self, index: int) -> bool:
         try:
@@ -175,6 +189,12 @@ class ActorPool:
                 queue.insert(0, job)
                 continue
             free.append(index)
+            try:
+                state_ref = self._keep_near_driver(state_ref, report.get("node"))
+            except LOST_OBJECT:  # its node died since it reported: as if it had died while training
+                job.state = reload(job.slot)
+                queue.insert(0, job)
+                continue
             outcome = TrainOutcome(job.slot, state_ref, report)
             outcomes[job.slot] = outcome
             if on_done:

@@ -1,4 +1,5 @@
-"""Starting or joining Ray so that a laptop run is reachable from this machine only.
+"""Ray as a cluster: starting or joining it (a laptop run reachable from this machine only), where a step ran, and
+the files workers send back to the driver (no filesystem is shared between nodes).
 
 Ray 2.60 rewrites a loopback node address (``ray.init(_node_ip_address="127.0.0.1")``, ``ray start
 --node-ip-address 127.0.0.1``, ``--address 127.0.0.1:6379``) to the machine's routable address
@@ -14,13 +15,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import ray
 
-__all__ = ["RayBind", "address_is_loopback", "current_node_id", "start_or_join"]
+from pbtnas.engine.rundir import atomic_write_bytes
+
+__all__ = ["RayBind", "UnsafeOutputPath", "address_is_loopback", "current_node_id", "start_or_join", "write_worker_files"]
 
 log = logging.getLogger("pbtnas.engine")
 
@@ -86,3 +90,22 @@ def current_node_id() -> str | None:
     if not ray.is_initialized():
         return None
     return ray.get_runtime_context().get_node_id()
+
+
+class UnsafeOutputPath(ValueError):
+    """A task named a per-step output file outside its folder."""
+
+
+def write_worker_files(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write the files a worker sent back with a step's report (``Task.after_step``) under ``folder``, in the
+    driver: the run directory lives with the driver, and a worker on another machine never writes into it.
+    Each name must be a relative path inside ``folder`` (no absolute path, no ``..``)."""
+    written = []
+    for name, data in files.items():
+        rel = PurePosixPath(name)
+        if rel.is_absolute() or not rel.parts or any(p in ("..", "") for p in rel.parts) or "\\" in name:
+            raise UnsafeOutputPath(f"per-step output {name!r}: expected a relative path inside {folder}")
+        path = folder.joinpath(*rel.parts)
+        atomic_write_bytes(path, data)
+        written.append(path)
+    return written
