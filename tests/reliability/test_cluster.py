@@ -11,10 +11,16 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from listening import descendants, listeners_of
+from listening import listeners_of
+from local_cluster import LocalCluster
+
+from pbtnas.engine.rundir import load_state
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -69,3 +75,123 @@ def test_local_ray_of_a_search_listens_on_loopback_only(tmp_path: Path) -> None:
     assert not exposed, f"listening beyond loopback: {exposed}"
     assert result["node_ip"] == "127.0.0.1"
     assert (tmp_path / "run" / "progress.json").exists() and result["best"] > 0
+
+
+# 2. and 3. a two-node cluster -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    """Head: 2 CPUs (one for its worker, one left for members rescheduled from a lost node); node2: 1 CPU."""
+    c = LocalCluster(_env())
+    try:
+        c.start_head(num_cpus=2)
+        c.add_node("node2", num_cpus=1)
+        yield c
+    finally:
+        c.stop()
+    assert not c.pids("head") and not c.pids("node2")
+
+
+def _search(c: LocalCluster, run: Path, **kw: Any) -> tuple[dict[str, Any], subprocess.Popen[str]]:
+    cfg = {"space": "double", "task": "cluster_tasks:ClusterClassify", "population": 4, "epochs": 3, "step": 1,
+           "seed": 5, "workers": 2, "progress": False, "tensorboard": False, **kw}
+    proc = subprocess.Popen([sys.executable, str(HERE / "cluster_driver.py"), c.address, str(run), json.dumps(cfg)],
+                            env=c.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return cfg, proc
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float = 240) -> dict[str, Any]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    assert proc.returncode == 0, err[-4000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _snapshots(run: Path) -> dict[int, dict[str, Any]]:
+    return {int(p.stem.split("_")[1]): json.loads(p.read_text()) for p in (run / "population").glob("*.json")}
+
+
+def _check_complete(run: Path, epochs: int, population: int) -> dict[int, dict[str, Any]]:
+    """Results and checkpoints of every member and step are in the driver's run directory."""
+    assert json.loads((run / "progress.json").read_text())["complete"]
+    snaps = _snapshots(run)
+    assert sorted(snaps) == list(range(epochs + 1))
+    for epoch in range(1, epochs + 1):
+        evaluated = snaps[epoch]["evaluated"]
+        assert sorted(e["slot"] for e in evaluated) == list(range(population))
+        assert all(e["status"] == "ok" and isinstance(e["fitness"], float) for e in evaluated)
+    final = snaps[epochs]["members"]
+    assert all(m["status"] == "ok" and [f[0] for f in m["fitness"]][-1] == epochs for m in final)
+    for slot in range(population):
+        state = load_state(run / "checkpoints" / f"epoch_{epochs:04d}" / f"member_{slot:02d}.pt")
+        assert state["meta"]["epochs"] == epochs
+    assert (run / "best" / "model.pt").is_file() and (run / "best" / "genome.json").is_file()
+    return snaps
+
+
+def test_search_on_two_nodes(cluster: LocalCluster, tmp_path: Path) -> None:
+    """Members train on both nodes; the driver's run directory is complete; per-step files written by the
+    workers' task came back through Ray (the worker never writes into the run directory)."""
+    run = tmp_path / "run"
+    cfg, proc = _search(cluster, run)
+    result = _finish(proc)
+    nodes = set(result["nodes"])
+    assert len(nodes) == 2 and all(result["nodes"].values())
+    snaps = _check_complete(run, cfg["epochs"], cfg["population"])
+    used = {e["node"] for epoch in range(1, 4) for e in snaps[epoch]["evaluated"]}
+    assert used == nodes, f"steps ran on {used}, the cluster has {nodes}"
+    assert result["restarts"] == 0 and result["failures"] == 0
+    for epoch in range(1, 4):
+        for e in snaps[epoch]["evaluated"]:
+            where = json.loads((run / "workdirs" / "where" / f"member_{e['uid']:04d}" /
+                                f"epoch_{epoch:04d}.json").read_text())
+            assert where["node"] == e["node"] and where["uid"] == e["uid"]
+    # the node-2 worker's files were written by the driver, on the driver's node
+    assert any(e["node"] != result["driver_node"] for epoch in range(1, 4) for e in snaps[epoch]["evaluated"])
+
+
+def test_node_lost_mid_step(cluster: LocalCluster, tmp_path: Path) -> None:
+    """node2's raylet and workers are SIGKILLed while its second member of step 2 trains: that member is retrained
+    on the head from its last checkpoint, the first one's result (which lived in node2's object store) is safe,
+    and the run completes with every member accounted for."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    run = tmp_path / "run"
+    cfg, proc = _search(cluster, run, seed=6, task_options={"marker_dir": str(markers), "hold_epoch": 1,
+                                                             "hold_seconds": 4.0})
+    killed: set[int] = set()
+    deadline = time.monotonic() + 180
+    try:
+        while not killed and time.monotonic() < deadline and proc.poll() is None:
+            node2 = cluster.pids("node2")
+            on_node2 = 0
+            for marker in markers.glob("*.json"):
+                try:
+                    on_node2 += json.loads(marker.read_text())["pid"] in node2
+                except ValueError:  # being written
+                    continue
+            # node2's second member of the step: the first one's trained state exists only in node2's object store
+            if on_node2 == 2:
+                killed = cluster.kill_node("node2")
+            time.sleep(0.05)
+    finally:
+        if not killed:
+            proc.kill()
+    assert killed, "node2 did not start a second member in step 2"
+    t_kill = time.monotonic()
+    result = _finish(proc)
+    recovery = time.monotonic() - t_kill
+    snaps = _check_complete(run, cfg["epochs"], cfg["population"])
+    assert result["restarts"] >= 1 and result["failures"] == 0
+    head = result["driver_node"]
+    assert {e["node"] for e in snaps[1]["evaluated"]} == set(result["nodes"])  # step 1 used both nodes
+    # step 2: node2's first member finished before the kill (its state survived), the second was retrained on the
+    # head; step 3 ran on the head only
+    assert sum(e["node"] != head for e in snaps[2]["evaluated"]) == 1
+    assert {e["node"] for e in snaps[3]["evaluated"]} == {head}
+    assert "died" in (run / "log.txt").read_text()
+    print(f"node lost: run finished {recovery:.1f} s after the kill, {result['restarts']} worker restart(s)")
