@@ -103,7 +103,7 @@ def write_worker_files(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
     written = []
     for name, data in files.items():
         rel = PurePosixPath(name)
-        if rel.is_absolute() or not rel.parts or any(p in ("..", "") for p in rel.parts) or "\\" in name:
+        if rel.is_absolute() or not rel.parts or ".." in rel.parts or "\\" in name:
             raise UnsafeOutputPath(f"per-step output {name!r}: expected a relative path inside {folder}")
         path = folder.joinpath(*rel.parts)
         atomic_write_bytes(path, data)

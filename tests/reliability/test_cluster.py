@@ -20,6 +20,7 @@ import pytest
 from listening import listeners_of
 from local_cluster import LocalCluster
 
+from pbtnas.engine.raycluster import UnsafeOutputPath, address_is_loopback, write_worker_files
 from pbtnas.engine.rundir import load_state
 
 HERE = Path(__file__).parent
@@ -75,6 +76,24 @@ def test_local_ray_of_a_search_listens_on_loopback_only(tmp_path: Path) -> None:
     assert not exposed, f"listening beyond loopback: {exposed}"
     assert result["node_ip"] == "127.0.0.1"
     assert (tmp_path / "run" / "progress.json").exists() and result["best"] > 0
+
+
+def test_loopback_addresses_are_recognised() -> None:
+    for address in ("127.0.0.1:6379", "localhost:6379", "[::1]:6379", "127.0.0.2:1"):
+        assert address_is_loopback(address), address
+    for address in ("auto", "10.0.0.1:6379", "head.example:6379", "[2001:db8::1]:6379"):
+        assert not address_is_loopback(address), address
+
+
+def test_worker_files_are_written_inside_the_run_only(tmp_path: Path) -> None:
+    """A worker's per-step files are written by the driver under RUN/workdirs; a name that leaves it is refused."""
+    folder = tmp_path / "run" / "workdirs"
+    written = write_worker_files(folder, {"generated/member_0001/epoch_0002.png": b"png"})
+    assert written == [folder / "generated" / "member_0001" / "epoch_0002.png"] and written[0].read_bytes() == b"png"
+    for name in ("../escape.txt", "/tmp/escape.txt", "a/../../escape.txt", "", ".", "..\\escape.txt"):
+        with pytest.raises(UnsafeOutputPath):
+            write_worker_files(folder, {name: b"x"})
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["epoch_0002.png"]
 
 
 # 2. and 3. a two-node cluster -----------------------------------------------------------------------------------
@@ -150,8 +169,10 @@ def test_search_on_two_nodes(cluster: LocalCluster, tmp_path: Path) -> None:
             where = json.loads((run / "workdirs" / "where" / f"member_{e['uid']:04d}" /
                                 f"epoch_{epoch:04d}.json").read_text())
             assert where["node"] == e["node"] and where["uid"] == e["uid"]
-    # the node-2 worker's files were written by the driver, on the driver's node
-    assert any(e["node"] != result["driver_node"] for epoch in range(1, 4) for e in snaps[epoch]["evaluated"])
+    # both nodes, started on 127.0.0.1 (ray_node.py), listen on loopback only, workers included
+    listeners = listeners_of(cluster.pids("head") | cluster.pids("node2"))
+    assert {"gcs_server", "raylet"} <= {x.name for x in listeners}
+    assert all(x.loopback for x in listeners), [x for x in listeners if not x.loopback]
 
 
 def test_node_lost_mid_step(cluster: LocalCluster, tmp_path: Path) -> None:
