@@ -80,6 +80,10 @@ class ActorPool:
         self.actors = [self._new_actor() for _ in range(n_workers)]
         self.restarts = 0
         self._driver_node = ray.get_runtime_context().get_node_id()
+        # Replacement actors not yet started (ping ref -> index). They take work only once up: after a lost node
+        # there may be no room for them until it returns, and the members go to the actors that are left.
+        self._starting: dict[Any, int] = {}
+        self._failed_starts = 0
         ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
 
     def reconfigure(self, runner_kwargs: dict[str, Any]) -> None:
@@ -98,7 +102,34 @@ class ActorPool:
         except Exception:  # already gone
             pass
         self.actors[index] = self._new_actor()
+        self._starting[self.actors[index].ping.remote()] = index
         self.restarts += 1
+
+    def _started(self, ping_ref: Any) -> int | None:
+        """The index of a replacement whose start-up ``ping_ref`` answered, if it is now ready for work."""
+        index = self._starting.pop(ping_ref)
+        try:
+            ray.get(ping_ref)
+            return index
+        except DEAD_WORKER as err:  # died while starting (its node too was lost): start another, a few times
+            self._failed_starts += 1
+            if self._failed_starts > 3 * len(self.actors):
+                raise RuntimeError(f"{self._failed_starts} replacement workers died while starting: {err}") from None
+            self._replace(index)
+            return None
+
+    def _ready(self) -> list[int]:
+        """Indices of actors that can take work now (replacements that have come up since are promoted)."""
+        if self._starting:
+            done, _ = ray.wait(list(self._starting), num_returns=len(self._starting), timeout=0)
+            for ref in done:
+                self._started(ref)
+        if len(self._starting) == len(self.actors):  # nothing is up: wait for one
+            ref = ray.wait(list(self._starting), num_returns=1)[0][0]
+            self._started(ref)
+            return self._ready()
+        starting = set(self._starting.values())
+        return [i for i in range(len(self.actors)) if i not in starting]
 
     def __len__(self) -> int:
         return len(self.actors)
@@ -110,8 +141,9 @@ class ActorPool:
         result in order (then the driver drops the value, so large states are not all held at once). A dead
         actor is replaced and its calls are re-run (arguments are ObjectRefs the driver still holds)."""
         submitted = []
+        ready = self._ready()
         for i, args in enumerate(calls):
-            index = i % len(self.actors)
+            index = ready[i % len(ready)]
             submitted.append((index, getattr(self.actors[index], method).remote(*args)))
         refs: list[Any] = []
         for i, (index, ref) in enumerate(submitted):
@@ -125,6 +157,7 @@ class ActorPool:
                     log.warning("worker %d died during %s; restarting it", index, method)
                     if self._is_dead(index):
                         self._replace(index)
+                    index = self._ready()[0]
                     ref = getattr(self.actors[index], method).remote(*calls[i])
             consume(i, ref, value)
             refs.append(ref)
@@ -156,7 +189,7 @@ class ActorPool:
         """Train and evaluate every job; each free actor takes the next job. Returns outcomes by slot."""
         queue = list(jobs)
         running: dict[Any, tuple[int, TrainJob, Any]] = {}  # report ref -> (actor index, job, state ref)
-        free = list(range(len(self.actors)))
+        free = self._ready()
         outcomes: dict[int, TrainOutcome] = {}
         while queue or running:
             while queue and free:
@@ -167,14 +200,18 @@ class ActorPool:
                     .remote(job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid)
                 )
                 running[report_ref] = (index, job, state_ref)
-            ready, _ = ray.wait(list(running), num_returns=1)
+            ready, _ = ray.wait([*running, *self._starting], num_returns=1)
+            if ready[0] in self._starting:  # a replacement came up
+                started = self._started(ready[0])
+                if started is not None:
+                    free.append(started)
+                continue
             report_ref = ready[0]
             index, job, state_ref = running.pop(report_ref)
             try:
                 report = ray.get(report_ref)
             except DEAD_WORKER as err:
-                self._replace(index)
-                free.append(index)
+                self._replace(index)  # joins `free` once started; the job goes to whichever actor is free first
                 job.attempts += 1
                 if job.attempts > max_retries:
                     outcome = TrainOutcome(

@@ -26,6 +26,7 @@ def main() -> None:
     print(json.dumps({
         "driver_node": ray.get_runtime_context().get_node_id(),
         "nodes": {n["NodeID"]: n["Alive"] for n in ray.nodes()},
+        "workers": summary.workers,
         "restarts": summary.restarts,
         "failures": summary.failures,
         "best": summary.best_fitness,

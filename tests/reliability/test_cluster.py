@@ -171,19 +171,20 @@ def test_search_on_two_nodes(cluster: LocalCluster, tmp_path: Path) -> None:
             assert where["node"] == e["node"] and where["uid"] == e["uid"]
     # both nodes, started on 127.0.0.1 (ray_node.py), listen on loopback only, workers included
     listeners = listeners_of(cluster.pids("head") | cluster.pids("node2"))
-    assert {"gcs_server", "raylet"} <= {x.name for x in listeners}
+    assert {"gcs_server", "raylet"} <= {x.name for x in listeners} and result["workers"] == 2
     assert all(x.loopback for x in listeners), [x for x in listeners if not x.loopback]
 
 
 def test_node_lost_mid_step(cluster: LocalCluster, tmp_path: Path) -> None:
-    """node2's raylet and workers are SIGKILLed while its second member of step 2 trains: that member is retrained
-    on the head from its last checkpoint, the first one's result (which lived in node2's object store) is safe,
-    and the run completes with every member accounted for."""
+    """As many workers as the cluster's CPUs (the default): 2 on the head, 1 on node2. node2's raylet and workers
+    are SIGKILLed while its second member of step 2 trains. The first one's result (which lived in node2's object
+    store) is safe; the killed member is retrained from its checkpoint by a head actor, since its replacement
+    actor finds no free CPU; the run completes with every member accounted for."""
     markers = tmp_path / "markers"
     markers.mkdir()
     run = tmp_path / "run"
-    cfg, proc = _search(cluster, run, seed=6, task_options={"marker_dir": str(markers), "hold_epoch": 1,
-                                                             "hold_seconds": 4.0})
+    cfg, proc = _search(cluster, run, seed=6, population=6, workers=None,
+                        task_options={"marker_dir": str(markers), "hold_epoch": 1, "hold_seconds": 4.0})
     killed: set[int] = set()
     deadline = time.monotonic() + 180
     try:
@@ -207,7 +208,7 @@ def test_node_lost_mid_step(cluster: LocalCluster, tmp_path: Path) -> None:
     result = _finish(proc)
     recovery = time.monotonic() - t_kill
     snaps = _check_complete(run, cfg["epochs"], cfg["population"])
-    assert result["restarts"] >= 1 and result["failures"] == 0
+    assert result["workers"] == 3 and result["restarts"] == 1 and result["failures"] == 0
     head = result["driver_node"]
     assert {e["node"] for e in snaps[1]["evaluated"]} == set(result["nodes"])  # step 1 used both nodes
     # step 2: node2's first member finished before the kill (its state survived), the second was retrained on the
