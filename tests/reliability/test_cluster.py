@@ -126,6 +126,7 @@ def _finish(proc: subprocess.Popen[str], timeout: float = 240) -> dict[str, Any]
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
+        raise AssertionError(f"the search driver hung (killed after {timeout:.0f} s):\n{err[-4000:]}") from None
     assert proc.returncode == 0, err[-4000:]
     return json.loads(out.strip().splitlines()[-1])
 
