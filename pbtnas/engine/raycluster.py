@@ -24,7 +24,9 @@ import ray
 
 from pbtnas.engine.rundir import atomic_write_bytes
 
-__all__ = ["RayBind", "UnsafeOutputPath", "address_is_loopback", "current_node_id", "start_or_join", "write_worker_files"]
+__all__ = [
+    "RayBind", "UnsafeOutputPath", "address_is_loopback", "current_node_id", "start_or_join", "write_worker_files",
+]
 
 log = logging.getLogger("pbtnas.engine")
 
@@ -33,7 +35,7 @@ LOOPBACK = "127.0.0.1"
 
 
 def address_is_loopback(address: str) -> bool:
-    """``"127.0.0.1:6379"``, ``"localhost:6379"``, ``"[::1]:6379"`` -> True; ``"auto"``, ``"10.0.0.5:6379"`` -> False."""
+    """``127.0.0.1:6379``, ``localhost:6379``, ``[::1]:6379`` -> True; ``auto``, ``10.0.0.5:6379`` -> False."""
     host = address.rsplit(":", 1)[0] if ":" in address else address
     host = host.strip("[]")
     if host == "localhost":
