@@ -77,6 +77,8 @@ def search_command(
                                                  help="ablation: donor = base"),
     out: Optional[str] = typer.Option(None, help="run directory  [default: runs/<space>-<algorithm>-<time>]"),
     address: Optional[str] = typer.Option(None, help="join this Ray cluster ('auto' for the local one)"),
+    ray_bind: Optional[str] = typer.Option(None, "--ray-bind",
+                                           help="loopback | all: where a local Ray listens  [default: loopback]"),
     workers: Optional[int] = typer.Option(None, help="Ray actors training members  [default: as resources allow]"),
     cpus_per_member: Optional[float] = typer.Option(None, help="CPUs of one worker  [default: 1]"),
     gpus_per_member: Optional[float] = typer.Option(None, help="GPUs of one worker, may be fractional  [default: 0]"),
@@ -101,7 +103,7 @@ def search_command(
         values: dict[str, Any] = {
             "space": space, "task": task, "algorithm": algorithm, "population": population, "epochs": epochs,
             "step": step, "seed": seed, "tau": tau, "mix_probability": mix_probability,
-            "shrink_perturb": shrink_perturb, "mix_with_self": mix_with_self, "out": out, "address": address,
+            "shrink_perturb": shrink_perturb, "mix_with_self": mix_with_self, "out": out, "address": address, "ray_bind": ray_bind,
             "workers": workers, "cpus_per_member": cpus_per_member, "gpus_per_member": gpus_per_member,
             "max_retries": max_retries, "progress": progress, "tensorboard": tensorboard,
         }

@@ -27,8 +27,8 @@ __all__ = ["UserError", "compile_space_for", "run_search", "search", "soup"]
 log = logging.getLogger("pbtnas.engine")
 
 # Options that do not change what a run computes; a resumed run may set them anew.
-EXECUTION_OPTIONS = {"address", "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress",
-                     "tensorboard"}
+EXECUTION_OPTIONS = {"address", "ray_bind", "workers", "cpus_per_member", "gpus_per_member", "max_retries",
+                     "progress", "tensorboard"}
 
 
 class UserError(Exception):
@@ -191,7 +191,7 @@ def run_search(
         atomic_write_json(run.space_path, {"loader": space_loader_of(space), "artifact": space.to_json()})
     handler = _setup_logging(run)
     try:
-        ensure_ray(cfg.address)
+        ensure_ray(cfg.address, cfg.ray_bind)
         workers = cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member)
         runner_kwargs = {
             "space_loader": space_loader_of(space),

@@ -52,6 +52,9 @@ class SearchConfig(BaseModel):
     out: str | None = None
     # execution
     address: str | None = None
+    ray_bind: Literal["loopback", "all"] = Field(
+        "loopback", description="a local Ray's servers on 127.0.0.1 only, or on every interface (all)"
+    )
     workers: int | None = Field(None, ge=1)
     cpus_per_member: float = Field(1.0, gt=0)
     gpus_per_member: float = Field(0.0, ge=0)
@@ -87,8 +90,8 @@ class SearchConfig(BaseModel):
 
     def result_fields(self) -> dict[str, Any]:
         """The options that determine the result (what a resumed run must not change)."""
-        execution = {"address", "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress", "out",
-                     "tensorboard"}
+        execution = {"address", "ray_bind", "workers", "cpus_per_member", "gpus_per_member", "max_retries",
+                     "progress", "out", "tensorboard"}
         return self.model_dump(exclude=execution)
 
 

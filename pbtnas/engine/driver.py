@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pbtnas.engine.config import SearchConfig
-from pbtnas.engine.execution import DEAD_WORKER, ActorPool, TrainBatch, TrainJob, TrainOutcome
+from pbtnas.engine.execution import DEAD_WORKER, LOST_OBJECT, ActorPool, TrainBatch, TrainJob, TrainOutcome
 from pbtnas.engine.mixing import draw_inherited
 from pbtnas.engine.mutation import draw_mutation
 from pbtnas.engine.population import Member, json_float, latest_fitness, stratified_genomes
+from pbtnas.engine.raycluster import write_worker_files
 from pbtnas.engine.rundir import RunDir, atomic_write_json, load_state, save_state
 from pbtnas.engine.schedule import Step
 from pbtnas.engine.seeding import Purpose, derive_seed, rng_for
@@ -156,6 +157,12 @@ class Driver:
         ]
 
         def done(outcome: TrainOutcome) -> None:
+            files = outcome.report.pop("files", None)
+            if files:  # a worker's per-step outputs travel with its report; the driver owns the run directory
+                try:
+                    write_worker_files(self.run.root / "workdirs", files)
+                except (OSError, ValueError) as err:  # an image grid is never worth stopping a search for
+                    log.error("per-step outputs of slot %d not written: %s", outcome.slot, err)
             ok = not outcome.report.get("failed")
             self.progress.member_done(step, outcome.report.get("fitness") if ok else None)
 
@@ -231,6 +238,7 @@ class Driver:
                     "metrics": report.get("metrics", {}),
                     "train_seconds": report.get("train_seconds"),
                     "eval_seconds": report.get("eval_seconds"),
+                    "node": report.get("node"),
                 }
             )
         self._evaluated_members = [m for m in self.members]
@@ -241,7 +249,7 @@ class Driver:
         call is deterministic: same parents' states, same seed)."""
         try:
             return self.pool.fetch(self.states[slot])
-        except DEAD_WORKER:
+        except DEAD_WORKER + LOST_OBJECT:  # its worker died, or its node was lost, before the driver read it
             if slot not in self._redo:
                 raise
             method, args = self._redo[slot]

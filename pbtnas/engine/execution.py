@@ -2,9 +2,11 @@
 members whose states travel through Ray's object store in the wire format of ``pbtnas.engine.wire`` (numpy arrays).
 The driver holds ObjectRefs; it reads a state (``fetch``) only to write a checkpoint.
 
-Starts a local Ray (dashboard off, bound to 127.0.0.1) unless one is running or ``address`` names a cluster.
+Starts a local Ray (dashboard off, its servers on 127.0.0.1 only) unless one is running or ``address`` names a
+cluster.
 A worker process that dies is replaced by a new actor and the member it was training is retrained from its last
 checkpoint (``reload``), up to ``max_retries`` times per member and step; after that the member is marked failed.
+The driver's thread and a step's dispatcher thread (``TrainBatch``) share the pool: replacing an actor is locked.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import ray
-from ray.exceptions import RayActorError, WorkerCrashedError
+from ray.exceptions import ObjectLostError, RayActorError, WorkerCrashedError
 
+from pbtnas.engine.raycluster import RayBind, start_or_join
 from pbtnas.engine.runner import MemberRunner
 from pbtnas.engine.wire import from_wire, to_wire
 
@@ -26,20 +29,14 @@ __all__ = ["ActorPool", "TrainBatch", "TrainJob", "TrainOutcome", "ensure_ray", 
 log = logging.getLogger("pbtnas.engine")
 
 DEAD_WORKER = (RayActorError, WorkerCrashedError)
+LOST_OBJECT = (ObjectLostError,)  # includes OwnerDiedError and ObjectReconstructionFailedError
 
 
-def ensure_ray(address: str | None) -> None:
+def ensure_ray(address: str | None, bind: RayBind = "loopback") -> None:
+    """Start a local Ray, loopback-only unless ``bind="all"``, or join ``address`` (see ``raycluster``)."""
     if ray.is_initialized():
         return
-    if address:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
-    else:
-        ray.init(
-            include_dashboard=False,
-            _node_ip_address="127.0.0.1",
-            logging_level=logging.WARNING,
-            log_to_driver=True,
-        )
+    start_or_join(address, bind)
 
 
 def default_workers(population: int, cpus_per_member: float, gpus_per_member: float) -> int:
@@ -93,11 +90,19 @@ class ActorPool:
         gpus_per_member: float,
     ) -> None:
         self._kwargs = runner_kwargs
-        self._options = {"num_cpus": cpus_per_member, "num_gpus": gpus_per_member, "max_restarts": 0}
+        # SPREAD: on a cluster the actors go to different nodes (each loads the task's data once), not all to the
+        # driver's node until it is full; on one machine it changes nothing.
+        self._options = {"num_cpus": cpus_per_member, "num_gpus": gpus_per_member, "max_restarts": 0,
+                         "scheduling_strategy": "SPREAD"}
         self._cls = ray.remote(WireRunner)
         self.actors = [self._new_actor() for _ in range(n_workers)]
         self.restarts = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._driver_node = ray.get_runtime_context().get_node_id()
+        # Replacement actors not yet started (ping ref -> index). They take work only once up: after a lost node
+        # there may be no room for them until it returns, and the members go to the actors that are left.
+        self._starting: dict[Any, int] = {}
+        self._failed_starts = 0
         ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
 
     def reconfigure(self, runner_kwargs: dict[str, Any]) -> None:
@@ -121,7 +126,46 @@ class ActorPool:
             except Exception:  # already gone
                 pass
             self.actors[index] = self._new_actor()
+            self._starting[self.actors[index].ping.remote()] = index
             self.restarts += 1
+
+    def _started(self, ping_ref: Any) -> int | None:
+        """The index of a replacement whose start-up ``ping_ref`` answered, if it is now ready for work."""
+        with self._lock:
+            index = self._starting.pop(ping_ref, None)
+            if index is None:  # the other thread saw it first
+                return None
+            try:
+                ray.get(ping_ref)
+                return index
+            except DEAD_WORKER as err:  # died while starting (its node too was lost): start another, a few times
+                self._failed_starts += 1
+                if self._failed_starts > 3 * len(self.actors):
+                    raise RuntimeError(
+                        f"{self._failed_starts} replacement workers died while starting: {err}"
+                    ) from None
+                self._replace(index)
+                return None
+
+    def starting(self) -> list[Any]:
+        with self._lock:
+            return list(self._starting)
+
+    def _ready(self) -> list[int]:
+        """Indices of actors that can take work now (replacements that have come up since are promoted); waits
+        for one when none is up."""
+        while True:
+            pending = self.starting()
+            if pending:
+                done, _ = ray.wait(pending, num_returns=len(pending), timeout=0)
+                for ref in done:
+                    self._started(ref)
+            with self._lock:
+                if len(self._starting) < len(self.actors):
+                    starting = set(self._starting.values())
+                    return [i for i in range(len(self.actors)) if i not in starting]
+                pending = list(self._starting)
+            ray.wait(pending, num_returns=1)
 
     def __len__(self) -> int:
         return len(self.actors)
@@ -137,7 +181,8 @@ class ActorPool:
     def start_calls(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
         """Submit ``method`` once per argument tuple, spread over the pool, without waiting: returns the result refs.
         A worker that dies surfaces where a result is used (a training job that takes it, or ``fetch``)."""
-        return [self._submit(i % len(self.actors), method, args)[0] for i, args in enumerate(calls)]
+        ready = self._ready()
+        return [self._submit(ready[i % len(ready)], method, args)[0] for i, args in enumerate(calls)]
 
     def _submit(self, index: int, method: str, args: tuple[Any, ...]) -> tuple[Any, Any]:
         result_ref, done_ref = self.actors[index].call.options(num_returns=2).remote(method, *args)
@@ -149,10 +194,11 @@ class ActorPool:
         """Call ``method`` once per argument tuple, spread over the pool, and wait until all have finished; returns
         the result refs in order (``fetch`` reads one). ``consume(i, ref)`` is called as each finishes, in order, so
         a caller that fetches and writes states holds one at a time. A dead actor is replaced and its calls are
-        re-run (arguments are ObjectRefs the driver still holds)."""
+        re-run on an actor that is up (arguments are ObjectRefs the driver still holds)."""
+        ready = self._ready()
         submitted = []
         for i, args in enumerate(calls):
-            index = i % len(self.actors)
+            index = ready[i % len(ready)]
             submitted.append((index, *self._submit(index, method, args)))
         refs: list[Any] = []
         for i, (index, ref, done) in enumerate(submitted):
@@ -167,11 +213,21 @@ class ActorPool:
                     log.warning("worker %d died during %s; restarting it", index, method)
                     if self._is_dead(index):
                         self._replace(index, actor)
+                    index = self._ready()[0]
                     ref, done = self._submit(index, method, calls[i])
             if consume is not None:
                 consume(i, ref)
             refs.append(ref)
         return refs
+
+    def _keep_near_driver(self, state_ref: Any, node: str | None) -> Any:
+        """A state trained on another node lives only in that node's object store until the driver reads it, and
+        an actor's output cannot be reconstructed: if the node is lost, so is the member. A copy owned by the
+        driver on its own node survives that. It costs the transfer the step's checkpoint needs anyway, and
+        nothing when the member trained on the driver's node (one machine)."""
+        if node is None or node == self._driver_node:
+            return state_ref
+        return ray.put(ray.get(state_ref))
 
     def _is_dead(self, index: int) -> bool:
         try:
@@ -247,37 +303,49 @@ class TrainBatch:
         if self.on_done:
             self.on_done(outcome)
 
+    def _retry(self, job: TrainJob, err: BaseException) -> None:
+        """The job's worker died (or the worker or node that held its input): again from the checkpoint, on
+        whichever actor is free first, up to ``max_retries`` times."""
+        job.attempts += 1
+        if job.attempts > self.max_retries:
+            self._finish(TrainOutcome(
+                job.slot, job.state, {"failed": True, "error": f"worker died {job.attempts} times: {err}"}
+            ))
+            return
+        log.warning("worker died while training slot %d; retraining it from its checkpoint", job.slot)
+        job.state = self.reload(job.slot)
+        self.queue.insert(0, job)
+
     def _dispatch(self) -> None:
         pool, queue = self.pool, self.queue
         running: dict[Any, tuple[int, Any, TrainJob, Any]] = {}  # report ref -> (index, actor, job, state ref)
-        free = list(range(len(pool.actors)))
         while queue or running:
-            while queue and free:
-                index, job = free.pop(0), queue.pop(0)
-                actor = pool.actors[index]
-                state_ref, report_ref = actor.train_eval_wire.options(num_returns=2).remote(
-                    job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid
-                )
-                running[report_ref] = (index, actor, job, state_ref)
-            ready, _ = ray.wait(list(running), num_returns=1)
-            report_ref = ready[0]
-            index, actor, job, state_ref = running.pop(report_ref)
-            try:
-                report = ray.get(report_ref)
-            except DEAD_WORKER as err:
-                # the worker itself died, or the one that made this job's input (a child built on another worker)
-                if pool._is_dead(index):
-                    pool._replace(index, actor)
-                free.append(index)
-                job.attempts += 1
-                if job.attempts > self.max_retries:
-                    self._finish(TrainOutcome(
-                        job.slot, job.state, {"failed": True, "error": f"worker died {job.attempts} times: {err}"}
-                    ))
-                    continue
-                log.warning("worker died while training slot %d; retraining it from its checkpoint", job.slot)
-                job.state = self.reload(job.slot)
-                queue.insert(0, job)
+            if queue:
+                busy = {index for index, *_ in running.values()}
+                for index in [i for i in pool._ready() if i not in busy]:
+                    if not queue:
+                        break
+                    job = queue.pop(0)
+                    actor = pool.actors[index]
+                    state_ref, report_ref = actor.train_eval_wire.options(num_returns=2).remote(
+                        job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid
+                    )
+                    running[report_ref] = (index, actor, job, state_ref)
+            ready, _ = ray.wait([*running, *pool.starting()], num_returns=1)
+            if ready[0] not in running:  # a replacement came up: it takes work at the top of the loop
+                pool._started(ready[0])
                 continue
-            free.append(index)
+            index, actor, job, state_ref = running.pop(ready[0])
+            try:
+                report = ray.get(ready[0])
+            except DEAD_WORKER + LOST_OBJECT as err:
+                if pool._is_dead(index):  # not so when it was the input's worker or node that was lost
+                    pool._replace(index, actor)
+                self._retry(job, err)
+                continue
+            try:
+                state_ref = pool._keep_near_driver(state_ref, report.get("node"))
+            except LOST_OBJECT as err:  # its node died since it reported: as if it had died while training
+                self._retry(job, err)
+                continue
             self._finish(TrainOutcome(job.slot, state_ref, report))

@@ -11,6 +11,7 @@ import importlib
 import math
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from torch import Tensor
 
 from pbtnas.engine.mixing import mix_states, replace_layers
 from pbtnas.engine.mutation import searl_weight_mutation
+from pbtnas.engine.raycluster import current_node_id
 from pbtnas.engine.statedict import ShrinkPerturb, renormalize_sn, shrink_perturb_tensor
 from pbtnas.tasks.base import MemberFailed, MemberState
 from pbtnas.tasks.registry import get_task
@@ -153,9 +155,12 @@ class MemberRunner:
             report.update(failed=True, error=f"non-finite fitness {fitness}")
         elif uid is not None and hasattr(self.task, "after_step"):
             try:  # per-step outputs (a GAN's image grid): useful to watch, never a reason to fail a member
-                self.task.after_step(new_state, genome, uid, end)
+                files = self.task.after_step(new_state, genome, uid, end)
+                if isinstance(files, Mapping) and files:  # relative path -> bytes, written by the driver
+                    report["files"] = {str(k): bytes(v) for k, v in files.items()}
             except Exception as err:
                 report["after_step_error"] = f"{type(err).__name__}: {err}"
+        report["node"] = current_node_id()  # where the step ran (a cluster's report shows the spread)
         return new_state, report
 
     def close_task(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -55,16 +56,18 @@ def test_final_scores_name_the_feature_network(gan_cache: Path, tmp_path: Path) 
     assert path.is_file()
 
 
-def test_after_step_writes_each_members_grid_per_step(gan_cache: Path, tmp_path: Path) -> None:
+def test_after_step_returns_each_members_grid_per_step(gan_cache: Path, tmp_path: Path) -> None:
+    """The grid travels back to the driver as bytes (no shared filesystem); the worker writes nothing."""
     task = GanTask(FakeSpace(), GanOptions.from_preset("tiny", cache_dir=gan_cache, max_train_images=64, device="cpu"),
                    tmp_path)
     state = task.new_member(FakeGenome((0,)), seed=0)
     first = task.after_step(state, FakeGenome((0,)), uid=3, epoch=2)
-    assert first == tmp_path / "generated" / "member_0003" / "epoch_0002.png"
-    with Image.open(first) as im:
+    assert list(first) == ["generated/member_0003/epoch_0002.png"]
+    assert not (tmp_path / "generated").exists()
+    with Image.open(io.BytesIO(first["generated/member_0003/epoch_0002.png"])) as im:
         assert im.size == (6 * 18 + 2, 6 * 18 + 2)  # a 6x6 grid of 16 px images, as the reference saves
         a = np.asarray(im.convert("RGB"))
     again = task.after_step(state, FakeGenome((0,)), uid=3, epoch=4)
-    with Image.open(again) as im:  # the same fixed latent batch: an unchanged generator gives the same grid
+    assert list(again) == ["generated/member_0003/epoch_0004.png"]
+    with Image.open(io.BytesIO(again["generated/member_0003/epoch_0004.png"])) as im:  # the same fixed latents
         assert np.array_equal(np.asarray(im.convert("RGB")), a)
-    assert GanTask(FakeSpace(), task.options, None).after_step(state, FakeGenome((0,)), uid=3, epoch=2) is None

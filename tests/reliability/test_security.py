@@ -403,15 +403,17 @@ def test_member_ids_are_integers() -> None:
             Member.from_json({**d, "uid": bad})
 
 
-def test_gan_grids_are_named_by_integer_uid(tmp_path: Path) -> None:
-    from pbtnas.tasks.gan.task import GanTask
+def test_gan_grids_are_named_by_integer_uid(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pbtnas.tasks.gan.task as gan_task
+    from pbtnas.engine.raycluster import write_worker_files
 
-    written: list[Path] = []
-    fake = type("Fake", (), {"workdir": tmp_path, "save_samples": lambda self, s, g, p: written.append(p) or p})()
-    GanTask.after_step(fake, {}, None, 7, 3)
+    monkeypatch.setattr(gan_task, "grid_png", lambda *a, **k: b"png")
+    fake = type("Fake", (), {"latent_dim": 8, "final_generator": lambda self, s, g: None})()
+    assert gan_task.GanTask.after_step(fake, {}, None, 7, 3) == {"generated/member_0007/epoch_0003.png": b"png"}
     with pytest.raises((ValueError, TypeError)):
-        GanTask.after_step(fake, {}, None, "../../x", 3)  # type: ignore[arg-type]
-    assert written == [tmp_path / "generated" / "member_0007" / "epoch_0003.png"]
+        gan_task.GanTask.after_step(fake, {}, None, "../../x", 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):  # and the driver, which writes what workers return, refuses to leave the run
+        write_worker_files(Path("run") / "workdirs", {"../../escaped.png": b"png"})
 
 
 def test_rl_video_names_ignore_strings_from_a_checkpoint(tmp_path: Path) -> None:

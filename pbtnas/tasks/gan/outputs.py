@@ -6,6 +6,7 @@ call them without a task: ``pbtnas sample`` -> :func:`sample`, ``pbtnas evaluate
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -18,7 +19,8 @@ from torchvision.utils import save_image
 from pbtnas.tasks.gan.data import to_uint8
 from pbtnas.tasks.gan.metrics import FeatureNet, FrechetScorer, ReferenceStats, inception_score
 
-__all__ = ["GanScores", "evaluate_generator", "fixed_latents", "generate", "parse_grid", "sample", "save_grid"]
+__all__ = ["GanScores", "evaluate_generator", "fixed_latents", "generate", "grid_png", "parse_grid", "sample",
+           "save_grid"]
 
 
 def parse_grid(text: str) -> tuple[int, int]:
@@ -53,14 +55,22 @@ def generate(generator: nn.Module, latents: Tensor, batch_size: int = 250) -> Te
     return torch.cat(parts)
 
 
+def grid_png(generator: nn.Module, latent_dim: int, grid: tuple[int, int] = (6, 6), seed: int = 0) -> bytes:
+    """An image grid (rows x cols) from the fixed latent batch, as PNG bytes: a worker on another machine sends
+    these to the driver instead of writing into a run directory it may not see."""
+    rows, cols = grid
+    images = generate(generator, fixed_latents(rows * cols, latent_dim, seed))
+    buffer = io.BytesIO()
+    save_image(images, buffer, format="png", nrow=cols, normalize=True, value_range=(-1.0, 1.0), padding=2)
+    return buffer.getvalue()
+
+
 def save_grid(generator: nn.Module, path: Path | str, latent_dim: int, grid: tuple[int, int] = (6, 6),
               seed: int = 0) -> Path:
     """An image grid (rows x cols) from the fixed latent batch; returns the path. Parent folders are created."""
-    rows, cols = grid
-    images = generate(generator, fixed_latents(rows * cols, latent_dim, seed))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images, path, nrow=cols, normalize=True, value_range=(-1.0, 1.0), padding=2)
+    path.write_bytes(grid_png(generator, latent_dim, grid, seed))
     return path
 
 

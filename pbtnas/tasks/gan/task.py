@@ -32,7 +32,7 @@ from pbtnas.tasks.gan.metrics import (
     reference_stats,
 )
 from pbtnas.tasks.gan.options import GanOptions
-from pbtnas.tasks.gan.outputs import GanScores, evaluate_generator, fid_of_generator, save_grid
+from pbtnas.tasks.gan.outputs import GanScores, evaluate_generator, fid_of_generator, grid_png, save_grid
 from pbtnas.tasks.gan.training import LoopConfig, run_epochs
 from pbtnas.tasks.optim_state import load_named_state, named_state
 
@@ -218,13 +218,12 @@ class GanTask:
         """The member's EMA generator on the fixed latent batch (seed 0): call it per step for every member."""
         return save_grid(self.final_generator(state, genome), path, self.latent_dim, grid, seed)
 
-    def after_step(self, state: MemberState, genome: Any, uid: int, epoch: int) -> Path | None:
+    def after_step(self, state: MemberState, genome: Any, uid: int, epoch: int) -> dict[str, bytes]:
         """Called by the engine after each step: member `uid`'s grid from the fixed latent batch, so a person can
-        watch the population improve (WORKDIR/generated/member_<uid>/epoch_<epoch>.png)."""
-        if self.workdir is None:
-            return None
-        path = Path(self.workdir) / "generated" / f"member_{uid:04d}" / f"epoch_{epoch:04d}.png"
-        return self.save_samples(state, genome, path)
+        watch the population improve. Returned, not written: the engine carries the bytes back through Ray and the
+        driver writes RUN/workdirs/generated/member_<uid>/epoch_<epoch>.png (workers need no shared filesystem)."""
+        png = grid_png(self.final_generator(state, genome), self.latent_dim, (6, 6), 0)
+        return {f"generated/member_{uid:04d}/epoch_{epoch:04d}.png": png}
 
     def final_scores(self, state: MemberState, genome: Any, n_images: int = 50_000, splits: int = 10,
                      seed: int = 0) -> GanScores:
