@@ -340,7 +340,7 @@ def test_disk_full_while_writing_a_step(
 
         monkeypatch.setattr(RunDir, "staging_dir", fill_then_stage)
         monkeypatch.setattr(commands, "compile_space_for", lambda cfg: SPACE)  # the double instead of a .nas file
-        cfg = config()
+        cfg = config(workers=1)  # one actor per CLI run: starting actors is most of this test's time
         args = ["search", "--config", str(write_toml(tmp_path / "run.toml", cfg, run))]
         result = cli.invoke(app, args)
         assert result.exit_code == 2, result.output
@@ -355,7 +355,7 @@ def test_disk_full_while_writing_a_step(
 
         ballast.unlink()  # space is back
         monkeypatch.undo()
-        result = cli.invoke(app, ["search", "--resume", str(run), "--no-progress", "--workers", "2"])
+        result = cli.invoke(app, ["search", "--resume", str(run), "--no-progress"])
         assert result.exit_code == 0, result.output
         assert outcome(run) == outcome(reference)
 
@@ -373,3 +373,19 @@ def write_toml(path: Path, cfg: SearchConfig, run: Path) -> Path:
     lines += [f"{k} = {json.dumps(v)}" for k, v in cfg.task_options.items() if v is not None]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def test_resume_point_of_a_run_never_committed_and_of_a_run_without_checksums(reference: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(reference, run)
+    progress = json.loads((run / "progress.json").read_text())
+    legacy = {k: v for k, v in progress.items() if k not in ("sha256", "manifest", "manifest_sha256")}
+    (run / "progress.json").write_text(json.dumps(legacy))  # as an older pbtnas wrote it, without manifests
+    for manifest in run.glob("checkpoints/*/manifest.json"):
+        manifest.unlink()
+    point = RunDir(run).find_resume_point()
+    assert point is not None and point.legacy and point.epoch == 6 and point.problems == []
+    assert point.manifest["state"]["progress"]["next_uid"] == progress["next_uid"]
+    (run / "progress.json").unlink()  # killed before its first commit
+    shutil.rmtree(run / "checkpoints")
+    assert RunDir(run).find_resume_point() is None
