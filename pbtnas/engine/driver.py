@@ -115,6 +115,7 @@ class Driver:
         """Continue from the newest intact committed step (checksums verified); a damaged newer step is reported
         by file name and skipped, and everything the driver keeps is restored as it was at that step."""
         point = self.run.find_resume_point()  # RunDirError when no committed step is intact
+        self.run.remove_temporaries()
         if point is None:
             log.warning("no step of %s was committed; starting it from the beginning", self.run.root)
             self.progress.message("no step of this run was complete: starting it from the beginning")

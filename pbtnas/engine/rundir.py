@@ -21,6 +21,7 @@ Layout (``RUN`` = the run directory)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -359,6 +360,16 @@ class RunDir:
                 shutil.rmtree(d, ignore_errors=True)
 
     # resuming -------------------------------------------------------------------------------------------------
+    def remove_temporaries(self) -> None:
+        """Delete the temporary files of writes a killed run left half done (never part of any step)."""
+        folders = [self.root, self.root / "population"]
+        if (self.root / "checkpoints").exists():
+            folders += [d for d in (self.root / "checkpoints").iterdir() if d.is_dir()]
+        for folder in folders:
+            for path in folder.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
     def step_epochs(self) -> list[int]:
         """Epochs that have a checkpoint folder, newest first."""
         parent = self.root / "checkpoints"

@@ -165,6 +165,7 @@ def test_driver_sigkilled_then_resumed_ends_as_the_uninterrupted_run(
     _, genome = pbtnas.load(run)  # checksums verified
     assert list(genome.values) == expected["members"][expected["best"]["slot"]][1]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0004", "epoch_0006"]
+    assert not list(run.rglob("*.tmp")) and not list(run.glob(".best*"))  # nothing half-written is left
 
 
 # members and workers ------------------------------------------------------------------------------------------
