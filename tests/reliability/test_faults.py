@@ -124,6 +124,15 @@ KILL_POINTS: dict[str, dict[str, Any]] = {
 }
 
 
+# The step each kill leaves as the last committed one (None: initialisation never committed).
+RESUME_FROM: dict[str, int | None] = {
+    "init-mid-checkpoint-write": None, "init-after-checkpoint-commit": None, "mid-checkpoint-write": 2,
+    "checkpoint-commit-then-population": 2, "mid-population-write": 0, "population-then-manifest": 2,
+    "manifest-then-progress": 2, "mid-progress-write": 0, "progress-then-prune": 4, "mid-prune": 6,
+    "mid-best-ever-export": 0, "mid-final-best-export": 6,
+}
+
+
 def run_killed_driver(ray_address: str, run: Path, spec: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     # One actor of a quarter CPU: four such drivers fit beside the test process's actors in the session's 2 CPUs
     # (execution options: they change nothing a run computes).
@@ -150,6 +159,7 @@ def killed_runs(
     return {point: (runs[point], procs[point]) for point in KILL_POINTS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_driver_sigkilled_then_resumed_ends_as_the_uninterrupted_run(
     killed_runs: dict[str, tuple[Path, subprocess.CompletedProcess[str]]], reference: Path, point: str
@@ -159,6 +169,11 @@ def test_driver_sigkilled_then_resumed_ends_as_the_uninterrupted_run(
     assert proc.returncode == -signal.SIGKILL, f"not killed at {spec}: rc {proc.returncode}\n{proc.stderr[-3000:]}"
     if spec["mode"] == "half":  # the partially written temporary file is really there
         assert list(run.rglob(".*.tmp")), "no partially written temporary file"
+    resume_point = RunDir(run).find_resume_point()
+    if RESUME_FROM[point] is None:
+        assert resume_point is None
+    else:  # a kill is never mistaken for damage
+        assert resume_point is not None and (resume_point.epoch, resume_point.problems) == (RESUME_FROM[point], [])
     search(config(), run, resume=True)
     expected = outcome(reference)
     assert outcome(run) == expected
@@ -187,6 +202,7 @@ def test_member_whose_training_loss_becomes_nan_is_failed_and_replaced(ray_sessi
     assert "loss became nan" in (run / "log.txt").read_text()
 
 
+@pytest.mark.slow
 def test_worker_sigkilled_while_training_is_restarted_from_its_checkpoint(
     ray_session: str, reference: Path, tmp_path: Path
 ) -> None:
@@ -262,6 +278,8 @@ def test_damaged_latest_step_is_named_and_the_run_resumes_from_the_last_intact_s
     assert any(p.startswith(rel) for p in point.problems), point.problems
     if rel != "progress.json":  # the fallback step is restored with what the driver kept at that step
         assert point.manifest["state"]["lineage_history"] == outcome(reference)["lineage"][: resume_epoch // 2 + 1]
+        kept = json.loads((reference / "checkpoints/epoch_0004/manifest.json").read_text())["state"]["progress"]
+        assert point.manifest["state"]["progress"] == kept and kept["epoch"] == 4
     messages = Messages()
     search(config(), run, resume=True, progress=messages)
     assert any(rel in t for t in messages.texts), messages.texts
@@ -270,6 +288,7 @@ def test_damaged_latest_step_is_named_and_the_run_resumes_from_the_last_intact_s
     assert outcome(run) == outcome(reference)
 
 
+@pytest.mark.slow
 def test_no_intact_step_is_one_diagnostic_from_the_cli(ray_session: str, reference: Path, tmp_path: Path) -> None:
     run = tmp_path / "ruined"
     shutil.copytree(reference, run)
@@ -309,6 +328,7 @@ def small_filesystem(path: Path) -> Iterator[bool]:
             subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+@pytest.mark.slow
 def test_disk_full_while_writing_a_step(
     ray_session: str, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
