@@ -16,7 +16,15 @@ from pbtnas.engine.driver import Driver, NullProgress, RunSummary
 from pbtnas.engine.loading import LoadError, load_space_of_run
 from pbtnas.engine.names import UnsafeName, output_path, safe_name
 from pbtnas.engine.population import Member
-from pbtnas.engine.rundir import FORMAT_VERSION, CheckpointError, RunDir, atomic_write_json, load_state
+from pbtnas.engine.rundir import (
+    FORMAT_VERSION,
+    CheckpointError,
+    RunDir,
+    RunDirError,
+    RunLogHandler,
+    atomic_write_json,
+    load_state,
+)
 from pbtnas.engine.seeding import Purpose, derive_seed
 from pbtnas.engine.selection import AllMembersFailed, rank
 from pbtnas.engine.soup import greedy_soup
@@ -142,7 +150,7 @@ def default_run_dir(cfg: SearchConfig, space_name: str) -> Path:
 
 
 def _setup_logging(run: RunDir) -> logging.Handler:
-    handler = logging.FileHandler(run.log_path)
+    handler = RunLogHandler(run.log_path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("pbtnas")
     logger.addHandler(handler)
@@ -243,8 +251,8 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
     try:
         if resume is not None:
             run = RunDir(resume)
-            if not run.config_path.exists() or not run.exists():
-                raise UserError(f"{resume} is not a run directory that can be resumed (no config.json/progress.json)")
+            if not run.config_path.exists():  # without progress.json it starts again (killed while initialising)
+                raise UserError(f"{resume} is not a run directory that can be resumed (no config.json)")
             changed = {k for k in cli_values if k not in EXECUTION_OPTIONS and k != "space"}
             if config_file is not None or changed:
                 raise UserError(
@@ -281,7 +289,7 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
         progress = RichProgress(len(cfg.steps())) if cfg.progress else None
         summary = run_search(cfg, space, run_dir, resume=resume is not None, progress=progress)
         return summary, run_dir
-    except (ConfigError, AllMembersFailed, CheckpointError, UnsafeName) as err:
+    except (ConfigError, AllMembersFailed, CheckpointError, UnsafeName, RunDirError) as err:
         raise UserError(str(err)) from None
 
 

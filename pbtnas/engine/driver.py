@@ -8,12 +8,15 @@ progress.json, the commit point). A resumed run reloads that and continues exact
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,7 +26,7 @@ from pbtnas.engine.mixing import draw_inherited
 from pbtnas.engine.mutation import draw_mutation
 from pbtnas.engine.population import Member, json_float, latest_fitness, stratified_genomes
 from pbtnas.engine.raycluster import write_worker_files
-from pbtnas.engine.rundir import RunDir, atomic_write_json, load_state, save_state
+from pbtnas.engine.rundir import RunDir, RunDirError, WriteError, load_state
 from pbtnas.engine.schedule import Step
 from pbtnas.engine.seeding import Purpose, derive_seed, rng_for
 from pbtnas.engine.selection import AllMembersFailed, rank, select
@@ -90,6 +93,7 @@ class Driver:
         self._written = threading.Event()  # set while no step is being written (a worker's reload waits for it)
         self._written.set()
         self._redo: dict[int, tuple[str, tuple[Any, ...]]] = {}  # slot -> the call that made its child
+        self.committed: int | None = None  # the last step whose progress.json was written (None: not one yet)
 
     # setup -------------------------------------------------------------------------------------------------
     def initialise(self) -> None:
@@ -101,29 +105,51 @@ class Driver:
         ]
         self.next_uid = n
         calls = [(list(m.genome), derive_seed(self.cfg.seed, Purpose.MEMBER_INIT, m.uid)) for m in self.members]
-        staging = self.run.staging_dir(0)
+        with self._persisting():
+            staging = self.run.staging_dir(0)
 
-        def keep(i: int, ref: Any) -> None:
-            save_state(staging / f"member_{i:02d}.pt", self.pool.fetch(ref))
-            self.states[i] = ref
+            def keep(i: int, ref: Any) -> None:
+                self.run.write_checkpoint(staging, i, self.pool.fetch(ref))
+                self.states[i] = ref
 
-        self.pool.run_calls("new_member", calls, keep)
+            self.pool.run_calls("new_member", calls, keep)
         self.lineage_history = [{"epoch": 0, "shares": lineage_shares(self.members)}]
         self._commit(0, next_step=0, evaluated=[], events=[{"kind": "init"}], staging=staging, wall=0.0)
 
     def resume(self) -> None:
-        progress = self.run.read_progress()
-        assert progress is not None
-        self.epoch = int(progress["epoch"])
+        """Continue from the newest intact committed step (checksums verified); a damaged newer step is reported
+        by file name and skipped, and everything the driver keeps is restored as it was at that step."""
+        point = self.run.find_resume_point()  # RunDirError when no committed step is intact
+        self.run.remove_temporaries()
+        if point is None:
+            log.warning("no step of %s was committed; starting it from the beginning", self.run.root)
+            self.progress.message("no step of this run was complete: starting it from the beginning")
+            self.initialise()
+            return
+        for problem in point.problems:
+            log.error("damaged: %s", problem)
+            self.progress.message(f"damaged: {problem}")
+        if point.problems:
+            self.progress.message(f"resuming from epoch {point.epoch}, the last intact step")
+        if point.legacy:
+            log.warning("%s has no checksums (written by an older pbtnas): resuming unverified", self.run.root)
+        self.epoch = self.committed = point.epoch
         snapshot = self.run.read_json(self.run.population_path(self.epoch))
         self.members = [Member.from_json(d) for d in snapshot["members"]]
+        state = point.manifest["state"]
+        progress = state["progress"]
         self.next_uid = int(progress["next_uid"])
         self.best_ever = progress.get("best_ever")
         self.member_seconds = float(progress.get("member_seconds", 0.0))
         self.failures = int(progress.get("failures", 0))
-        lineage_path = self.run.root / "lineage.json"
-        if lineage_path.exists():
-            self.lineage_history = [h for h in self.run.read_json(lineage_path) if h["epoch"] <= self.epoch]
+        self.lineage_history = [dict(h) for h in state.get("lineage_history", [])]
+        if point.problems:  # progress.json and lineage.json may be damaged or describe the damaged step
+            with self._persisting():
+                self.run.write_lineage(self.lineage_history)
+                self.run.write_progress(progress, self.run.manifest_digest(self.epoch))
+        older = [e for e in self.run.step_epochs() if e < self.epoch]
+        with self._persisting():  # a prune the killed run had begun: keep the resume step and the one before
+            self.run.prune_checkpoints([self.epoch, *older[:1]])
         for m in self.members:
             self.states[m.slot] = self.pool.put(load_state(self.run.checkpoint_path(self.epoch, m.slot)))
 
@@ -198,9 +224,10 @@ class Driver:
         try:
             if best_export is not None:
                 self._write_best("best_ever", *best_export)
-            staging = self.run.staging_dir(step.end)
-            for m in self.members:
-                save_state(staging / f"member_{m.slot:02d}.pt", self._fetch_state(m.slot))
+            with self._persisting():
+                staging = self.run.staging_dir(step.end)
+                for m in self.members:
+                    self.run.write_checkpoint(staging, m.slot, self._fetch_state(m.slot))
             wall = time.perf_counter() - t0
             self._commit(step.end, step.index + 1, evaluated, events, staging, wall)
         finally:
@@ -277,7 +304,8 @@ class Driver:
         model = got[0]
         genome_json = self.space.to_json_genome(self.space.validate(list(member.genome)))
         info = {"fitness": member.fitness[-1][1], "uid": member.uid, "slot": member.slot, "epoch": epoch}
-        self.run.write_best(which, model, genome_json, info)
+        with self._persisting():
+            self.run.write_best(which, model, genome_json, info)
 
     # variation ---------------------------------------------------------------------------------------------
     def _vary(self, step: Step) -> list[dict[str, Any]]:
@@ -390,6 +418,24 @@ class Driver:
         return events
 
     # persistence -------------------------------------------------------------------------------------------
+    @contextmanager
+    def _persisting(self) -> Iterator[None]:
+        """A failed write of the run (disk full, say) becomes one message naming the file and the last intact
+        step; the half-written step is removed so the space it held is the user's again."""
+        try:
+            yield
+        except WriteError as err:
+            self.run.discard_staging()
+            if self.committed is None:
+                last = "none yet (the run was initialising)"
+            else:
+                last = f"epoch {self.committed}; its files are intact"
+            full = err.errno in (errno.ENOSPC, errno.EDQUOT)
+            message = (f"{err}\nthe last intact step of the run: {last}\n"
+                       f"hint: {'free space' if full else 'fix the cause'}, then `pbtnas search --resume {self.run.root}`")
+            log.error(message)
+            raise RunDirError(message) from None
+
     def _commit(
         self,
         epoch: int,
@@ -399,7 +445,22 @@ class Driver:
         staging: Any,
         wall: float,
     ) -> None:
-        self.run.commit_checkpoints(epoch, staging)
+        with self._persisting():
+            self._write_step(epoch, next_step, evaluated, events, staging, wall)
+
+    def _write_step(
+        self,
+        epoch: int,
+        next_step: int,
+        evaluated: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+        staging: Any,
+        wall: float,
+    ) -> None:
+        # Order matters (docs/faults.md): checkpoints, population file, manifest (checksums of both and the
+        # bookkeeping of this step), lineage.json, then progress.json, the commit point; older checkpoints are
+        # pruned only after it, keeping the previous step as the fallback if this one is found damaged later.
+        files = self.run.commit_checkpoints(epoch, staging)
         members_json = []
         for m in self.members:
             d = m.to_json()
@@ -413,8 +474,7 @@ class Driver:
             "events": events,
             "wall_seconds": wall,
         }
-        atomic_write_json(self.run.population_path(epoch), snapshot)  # strict JSON: infinities are strings
-        atomic_write_json(self.run.root / "lineage.json", self.lineage_history)
+        files.update(self.run.write_population(epoch, snapshot))
         progress = {
             "epoch": epoch,
             "next_step": next_step,
@@ -425,8 +485,13 @@ class Driver:
             "failures": self.failures,
             "complete": epoch >= self.cfg.epochs,
         }
-        atomic_write_json(self.run.progress_path, progress)  # the commit point of the step
-        self.run.prune_checkpoints(epoch)
+        # What a resume from this step restores, kept with the step (progress.json only points at the newest).
+        manifest_sha = self.run.write_manifest(epoch, files, {"progress": progress,
+                                                              "lineage_history": self.lineage_history})
+        self.run.write_lineage(self.lineage_history)
+        self.run.write_progress(progress, manifest_sha)  # the commit point of the step
+        previous, self.committed = self.committed, epoch
+        self.run.prune_checkpoints([epoch] if previous is None else [previous, epoch])
         self.epoch = epoch
 
     def finish(self, wall: float) -> RunSummary:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from pbtnas.engine.names import UnsafeName, safe_name
-from pbtnas.engine.rundir import CheckpointError, load_state
+from pbtnas.engine.rundir import CHECKSUMS_NAME, CheckpointError, load_state, verify_folder
 from pbtnas.engine.runner import UntrustedLoader, load_space
 
 __all__ = ["LoadError", "load", "load_space_of_run"]
@@ -54,6 +55,15 @@ def load(run_dir: str | Path, which: str = "best") -> tuple[nn.Module, Any]:
         raise LoadError(str(err)) from None
     if not (folder / "model.pt").is_file():
         raise LoadError(f"{folder} has no model.pt (has the run finished?)")
+    if (folder / CHECKSUMS_NAME).exists():
+        problems = verify_folder(folder)
+        if problems:
+            raise LoadError(
+                f"{folder} is damaged: {'; '.join(problems)}\n"
+                f"hint: `pbtnas search --resume {run_dir}` writes best/ again; best_ever/ may still be intact"
+            )
+    else:  # written by a pbtnas without checksums
+        warnings.warn(f"{folder} has no {CHECKSUMS_NAME}: loading it unverified", stacklevel=2)
     space = load_space_of_run(run_dir)
     try:
         genome = space.genome_from_json(_read_json(folder / "genome.json"))

@@ -122,6 +122,17 @@ def _same(shape: Shape, a: dict) -> Shape:
     return shape
 
 
+def _batchnorm_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 3, "batchnorm")  # BatchNorm2d: statistics per channel of [C, H, W]
+    return shape
+
+
+def _layernorm_shape(shape: Shape, a: dict) -> Shape:
+    if not shape:
+        raise ShapeError("layernorm needs an input with at least one dimension, got a scalar []")
+    return shape
+
+
 def _linear_shape(shape: Shape, a: dict) -> Shape:
     _rank(shape, 1, "linear")
     return (as_dim(a["out"]),)
@@ -218,9 +229,9 @@ for _spec in [
            "conv_transpose", "transposed 2-d convolution"),
     OpSpec("linear", (ArgSpec("out", "dim"), _BIAS, _SN), _linear_shape,
            lambda s, a: [s[0], as_dim(a["out"])], _build_linear, "linear", "fully connected [F] -> [out]"),
-    OpSpec("batchnorm", (), _same, lambda s, a: [s[0]], lambda s, a: nn.BatchNorm2d(s[0]), "batchnorm",
+    OpSpec("batchnorm", (), _batchnorm_shape, lambda s, a: [s[0]], lambda s, a: nn.BatchNorm2d(s[0]), "batchnorm",
            "batch normalisation over channels of [C, H, W]"),
-    OpSpec("layernorm", (), _same, lambda s, a: [s[-1]], lambda s, a: nn.LayerNorm(s[-1]), "layernorm",
+    OpSpec("layernorm", (), _layernorm_shape, lambda s, a: [s[-1]], lambda s, a: nn.LayerNorm(s[-1]), "layernorm",
            "layer normalisation over the last dimension"),
     OpSpec("activation", (ArgSpec("kind", "choice", REQUIRED, tuple(M.ACTIVATIONS)),), _same, _no_params,
            lambda s, a: M.ACTIVATIONS[a["kind"]](), doc="activation chosen by name (often by a gene)"),

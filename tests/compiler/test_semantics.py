@@ -312,3 +312,14 @@ def test_cli_ops_lists_the_library():
 def test_diagnostic_error_for_missing_file():
     with pytest.raises(DiagnosticError, match="no such file"):
         compile_space(SPACES / "does_not_exist.nas")
+
+
+@pytest.mark.parametrize(("shape", "op", "message"), [
+    ("[]", "layernorm", "at least one dimension"),  # found by the language fuzzing: was an IndexError
+    ("[8]", "batchnorm", "rank-3 input"),  # BatchNorm2d would have failed only when the network ran
+])
+def test_normalisation_ops_check_the_rank_of_their_input(shape: str, op: str, message: str) -> None:
+    with pytest.raises(DiagnosticError) as err:
+        compile_text(f"space s\nnetwork n(x: {shape}) -> {shape} {{\n  return x >> {op}\n}}\n", "norm.nas")
+    diag = err.value.diagnostics[0]
+    assert diag.code == "E0206" and message in diag.message and diag.span.line == 3

@@ -10,11 +10,11 @@ import pytest
 from engine_double import DoubleSpace
 from ray.exceptions import ActorDiedError
 
-from pbtnas.engine import driver as driver_module
 from pbtnas.engine.commands import resolve_task_options, run_search
 from pbtnas.engine.config import SearchConfig
 from pbtnas.engine.driver import Driver
 from pbtnas.engine.execution import ActorPool
+from pbtnas.engine.rundir import RunDir
 
 SPACE = DoubleSpace(n_layers=3, width=16)
 
@@ -30,18 +30,18 @@ def test_the_next_step_is_submitted_before_the_finished_step_is_written(
     ray_session: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trace: list[tuple[str, int]] = []
-    submit, save = ActorPool.submit, driver_module.save_state
+    submit, save = ActorPool.submit, RunDir.write_checkpoint
 
     def traced_submit(self: ActorPool, jobs: list[Any], *args: Any, **kw: Any) -> Any:
         trace.append(("submit", jobs[0].start))
         return submit(self, jobs, *args, **kw)
 
-    def traced_save(path: Path, state: Any) -> None:
-        trace.append(("save", int(path.parent.name.split("_")[1].split(".")[0])))
-        save(path, state)
+    def traced_save(self: RunDir, staging: Path, slot: int, state: Any) -> Any:
+        trace.append(("save", int(staging.name.split("_")[1].split(".")[0])))
+        return save(self, staging, slot, state)
 
     monkeypatch.setattr(ActorPool, "submit", traced_submit)
-    monkeypatch.setattr(driver_module, "save_state", traced_save)
+    monkeypatch.setattr(RunDir, "write_checkpoint", traced_save)
     run_search(config(), SPACE, tmp_path / "run", keep_workers=True)
     order = [event for i, event in enumerate(trace) if i == 0 or trace[i - 1] != event]  # one entry per phase
     # initial checkpoints, then: step 0-2 trains; step 2-4 is submitted before epoch 2 is written, and so on

@@ -1,14 +1,10 @@
 """End-to-end searches on Ray (the session's local Ray, 2 CPUs) with the space double and the classify task:
-what the run directory records, the exact weights of children, baselines, failures, dead workers, resume."""
+what the run directory records, the exact weights of children, baselines, failures. Dead workers, the driver
+killed and resumed, damaged files: tests/reliability/test_faults.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +13,7 @@ import torch
 from engine_double import DoubleSpace
 
 import pbtnas
-from pbtnas.engine.commands import release_kept_workers, resolve_task_options
+from pbtnas.engine.commands import resolve_task_options
 from pbtnas.engine.commands import run_search as _run_search
 from pbtnas.engine.config import SearchConfig
 from pbtnas.engine.rundir import load_state
@@ -26,7 +22,6 @@ from pbtnas.engine.selection import selection_counts
 from pbtnas.tasks.classify.data import load_digits_split
 
 SPACE = DoubleSpace(n_layers=3, width=16)
-HERE = Path(__file__).parent
 
 
 def run_search(cfg: SearchConfig, space: Any, run: Path, resume: bool = False) -> Any:
@@ -69,7 +64,8 @@ def test_run_directory_and_selection_counts(pbtnas_run: Path) -> None:
         worst = min(evaluated, key=lambda s: (evaluated[s], -s))
         assert events[0]["slot"] == worst
     assert snaps[6]["events"] == []  # no mixing after the last step
-    assert [p.name for p in (pbtnas_run / "checkpoints").iterdir()] == ["epoch_0006"]
+    # the last two steps are kept (the fallback if the newest is found damaged; tests/reliability)
+    assert sorted(p.name for p in (pbtnas_run / "checkpoints").iterdir()) == ["epoch_0004", "epoch_0006"]
     for m in snaps[6]["members"]:
         assert m["choices"] == SPACE.to_json_genome(SPACE.validate(m["genome"]))["choices"]
         state = load_state(pbtnas_run / "checkpoints" / "epoch_0006" / f"member_{m['slot']:02d}.pt")
@@ -198,55 +194,6 @@ def test_a_failing_member_is_marked_and_replaced_and_the_run_goes_on(
     assert all(e["status"] == "ok" for e in snaps[4]["evaluated"] + snaps[6]["evaluated"])
     assert summary.failures == len(failed)
     assert "failed" in (run / "log.txt").read_text()
-
-
-def reference_run(tmp_path: Path) -> tuple[SearchConfig, Path]:
-    cfg = config(population=4, epochs=6, step=2, seed=11)
-    run = tmp_path / "uninterrupted"
-    run_search(cfg, SPACE, run)
-    return cfg, run
-
-
-def test_dead_worker_is_restarted_and_resume_after_sigkill_is_identical(ray_session: str, tmp_path: Path) -> None:
-    cfg, reference = reference_run(tmp_path)
-    expected = final_population(reference)
-
-    # 1. a worker process dies (os._exit) during its second step: restarted, the member retrained
-    crashed = tmp_path / "crashed"
-    opts = {**cfg.task_options, "crash_marker": str(tmp_path / "crash.marker")}
-    summary = run_search(cfg.model_copy(update={"task": "engine_tasks:FailingClassify", "task_options": opts}),
-                         SPACE, crashed)
-    assert summary.restarts == 1 and summary.failures == 0
-    assert final_population(crashed) == expected
-
-    # 2. the driver process is killed with SIGKILL mid-run, then resumed
-    release_kept_workers()  # the subprocess's actors need the session's 2 CPUs
-    killed = tmp_path / "killed"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "engine_driver_script.py"), ray_session, str(killed),
-         json.dumps(cfg.model_dump(mode="json"))],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 120
-    epoch = -1
-    while time.monotonic() < deadline and proc.poll() is None:
-        progress = killed / "progress.json"
-        if progress.exists():
-            epoch = json.loads(progress.read_text())["epoch"]
-            if epoch >= 2:
-                break
-        time.sleep(0.02)
-    assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    progress = json.loads((killed / "progress.json").read_text())
-    assert 2 <= progress["epoch"] < 6 and not progress["complete"]
-    run_search(cfg, SPACE, killed, resume=True)
-    assert final_population(killed) == expected
-    assert json.loads((killed / "best" / "info.json").read_text()) == json.loads(
-        (reference / "best" / "info.json").read_text()
-    )
 
 
 def test_soup_of_a_finished_run(pbtnas_run: Path) -> None:
