@@ -24,7 +24,7 @@ import math
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +46,8 @@ class BohbConfig(BaseModel):
     seed: int = Field(0, ge=0)
     cpus_per_member: float = Field(1.0, gt=0)
     gpus_per_member: float = Field(0.0, ge=0)
+    address: str | None = Field(None, description="join this Ray cluster; default: a local Ray on loopback")
+    ray_bind: Literal["loopback", "all"] = "loopback"
 
     @property
     def samples(self) -> int:
@@ -122,8 +124,9 @@ def run_bohb(cfg: BohbConfig, out: Path) -> dict[str, Any]:
     searcher = TuneBOHB(space=cs, metric="fitness", mode="max", seed=cfg.seed)
     scheduler = HyperBandForBOHB(time_attr="training_iteration", max_t=max_t, reduction_factor=3,
                                  metric="fitness", mode="max")
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="ERROR")
+    from pbtnas.engine.execution import ensure_ray
+
+    ensure_ray(cfg.address, cfg.ray_bind)  # the engine's local Ray (loopback only) or the cluster named
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     tuner = tune.Tuner(
