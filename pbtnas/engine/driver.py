@@ -207,13 +207,8 @@ class Driver:
         outcomes = batch.wait()
         evaluated = self._record(step, outcomes)
         best_export = self._update_best_ever(step)
-        if self.cfg.tensorboard:
-            from pbtnas.engine.tensorboard import log_step
-
-            try:
-                log_step(self.run.root, step.end, evaluated, self.members)
-            except Exception:  # logging never stops a search
-                log.exception("tensorboard logging failed")
+        if self.cfg.tensorboard:  # before variation replaces members; written once the workers have the next step
+            trained = [{"uid": m.uid, "genome": m.genome} for m in self.members]
         events: list[dict[str, Any]] = []
         if not step.last:
             events = self._vary(step)
@@ -221,6 +216,13 @@ class Driver:
         if following is not None:
             self._written.clear()
             self._next = self._submit(following)
+        if self.cfg.tensorboard:
+            from pbtnas.engine.tensorboard import log_step
+
+            try:
+                log_step(self.run.root, step.end, evaluated, trained)
+            except Exception:  # logging never stops a search
+                log.exception("tensorboard logging failed")
         try:
             if best_export is not None:
                 self._write_best("best_ever", *best_export)
