@@ -448,53 +448,42 @@ class Driver:
         wall: float,
     ) -> None:
         with self._persisting():
-            self._write_step(epoch, next_step, evaluated, events, staging, wall)
-
-    def _write_step(
-        self,
-        epoch: int,
-        next_step: int,
-        evaluated: list[dict[str, Any]],
-        events: list[dict[str, Any]],
-        staging: Any,
-        wall: float,
-    ) -> None:
-        # Order matters (docs/faults.md): checkpoints, population file, manifest (checksums of both and the
-        # bookkeeping of this step), lineage.json, then progress.json, the commit point; older checkpoints are
-        # pruned only after it, keeping the previous step as the fallback if this one is found damaged later.
-        files = self.run.commit_checkpoints(epoch, staging)
-        members_json = []
-        for m in self.members:
-            d = m.to_json()
-            d["choices"] = self.space.to_json_genome(self.space.validate(list(m.genome)))["choices"]
-            members_json.append(d)
-        snapshot = {
-            "epoch": epoch,
-            "schema_hash": self.space.schema_hash,
-            "members": members_json,
-            "evaluated": evaluated,
-            "events": events,
-            "wall_seconds": wall,
-        }
-        files.update(self.run.write_population(epoch, snapshot))
-        progress = {
-            "epoch": epoch,
-            "next_step": next_step,
-            "total_epochs": self.cfg.epochs,
-            "next_uid": self.next_uid,
-            "best_ever": self.best_ever,
-            "member_seconds": self.member_seconds,
-            "failures": self.failures,
-            "complete": epoch >= self.cfg.epochs,
-        }
-        # What a resume from this step restores, kept with the step (progress.json only points at the newest).
-        manifest_sha = self.run.write_manifest(epoch, files, {"progress": progress,
-                                                              "lineage_history": self.lineage_history})
-        self.run.write_lineage(self.lineage_history)
-        self.run.write_progress(progress, manifest_sha)  # the commit point of the step
-        previous, self.committed = self.committed, epoch
-        self.run.prune_checkpoints([epoch] if previous is None else [previous, epoch])
-        self.epoch = epoch
+            # Order matters (docs/faults.md): checkpoints, population file, manifest (checksums of both and the
+            # bookkeeping of this step), lineage.json, then progress.json, the commit point; older checkpoints are
+            # pruned only after it, keeping the previous step as the fallback if this one is found damaged later.
+            files = self.run.commit_checkpoints(epoch, staging)
+            members_json = []
+            for m in self.members:
+                d = m.to_json()
+                d["choices"] = self.space.to_json_genome(self.space.validate(list(m.genome)))["choices"]
+                members_json.append(d)
+            snapshot = {
+                "epoch": epoch,
+                "schema_hash": self.space.schema_hash,
+                "members": members_json,
+                "evaluated": evaluated,
+                "events": events,
+                "wall_seconds": wall,
+            }
+            files.update(self.run.write_population(epoch, snapshot))
+            progress = {
+                "epoch": epoch,
+                "next_step": next_step,
+                "total_epochs": self.cfg.epochs,
+                "next_uid": self.next_uid,
+                "best_ever": self.best_ever,
+                "member_seconds": self.member_seconds,
+                "failures": self.failures,
+                "complete": epoch >= self.cfg.epochs,
+            }
+            # What a resume from this step restores, kept with the step (progress.json only points at the newest).
+            manifest_sha = self.run.write_manifest(epoch, files, {"progress": progress,
+                                                                  "lineage_history": self.lineage_history})
+            self.run.write_lineage(self.lineage_history)
+            self.run.write_progress(progress, manifest_sha)  # the commit point of the step
+            previous, self.committed = self.committed, epoch
+            self.run.prune_checkpoints([epoch] if previous is None else [previous, epoch])
+            self.epoch = epoch
 
     def finish(self, wall: float) -> RunSummary:
         healthy = [m for m in self.members if m.status == "ok" and m.fitness]

@@ -241,16 +241,6 @@ class ActorPool:
         except Exception:
             return True
 
-    def train(
-        self,
-        jobs: list[TrainJob],
-        reload: Callable[[int], Any],
-        max_retries: int,
-        on_done: Callable[[TrainOutcome], None] | None = None,
-    ) -> dict[int, TrainOutcome]:
-        """Train and evaluate every job; each free actor takes the next job. Returns outcomes by slot."""
-        return self.submit(jobs, reload, max_retries, on_done).wait()
-
     def submit(
         self,
         jobs: list[TrainJob],

@@ -14,11 +14,20 @@ from pbtnas.tasks.base import MemberFailed, MemberState
 from pbtnas.tasks.classify.task import ClassifyOptions, ClassifyTask
 
 
+def first_claim(path: Path) -> bool:
+    """True for the one caller (of all worker processes) that creates ``path``: a fault injected on the first attempt
+    only, so that the retried member goes straight on."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 class FaultOptions(ClassifyOptions):
     fail_gene0: int | None = None  # members whose gene 0 has this value fail ...
     fail_at_epoch: int = 2  # ... when training starts at this epoch
     fail_mode: str = "raise"  # raise MemberFailed | "error" (any exception) | "nan" (non-finite fitness)
-    crash_marker: str | None = None  # the first train call that finds no such file creates it and kills the process
 
 
 class FailingClassify(ClassifyTask):
@@ -35,15 +44,6 @@ class FailingClassify(ClassifyTask):
     ) -> tuple[MemberState, dict[str, float]]:
         o = self.options
         assert isinstance(o, FaultOptions)
-        if o.crash_marker is not None and start_epoch > 0:
-            marker = Path(o.crash_marker)
-            try:
-                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pass
-            else:
-                os.close(fd)
-                os._exit(1)  # a dead worker process, as after an OOM kill
         if self._fails(genome, start_epoch) and o.fail_mode == "raise":
             raise MemberFailed("diverged (injected)")
         if self._fails(genome, start_epoch) and o.fail_mode == "error":

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import ray
+from engine_tasks import first_claim
 from pydantic import BaseModel
 
 from pbtnas.tasks.base import MemberState
@@ -36,13 +37,8 @@ class ClusterClassify(ClassifyTask):
         assert isinstance(o, ClusterOptions)
         if o.marker_dir is not None and start_epoch == o.hold_epoch:
             marker = Path(o.marker_dir) / f"train_{seed}_{start_epoch}.json"
-            try:  # O_EXCL: only the first attempt holds; a retrained member goes straight on
-                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as f:
-                    json.dump({"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id()}, f)
+            if first_claim(marker):  # only the first attempt holds; a retrained member goes straight on
+                marker.write_text(json.dumps({"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id()}))
                 time.sleep(o.hold_seconds)
         return super().train(state, genome, start_epoch, end_epoch, seed)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from engine_tasks import FailingClassify, FaultOptions
+from engine_tasks import FailingClassify, FaultOptions, first_claim
 from pydantic import BaseModel
 
 from pbtnas.tasks.base import MemberState
@@ -39,14 +39,8 @@ class FaultTask(FailingClassify):
         o = self.options
         assert isinstance(o, MoreFaultOptions)
         if o.signal_dir is not None and start_epoch == o.fail_at_epoch:
-            marker = Path(o.signal_dir) / f"training_{os.getpid()}"
-            try:  # only the first member to get here: the retrained one must not wait again
-                fd = os.open(Path(o.signal_dir) / "claimed", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pass
-            else:
-                os.close(fd)
-                marker.write_text(str(start_epoch))
+            if first_claim(Path(o.signal_dir) / "claimed"):  # the retrained member must not wait again
+                (Path(o.signal_dir) / f"training_{os.getpid()}").write_text(str(start_epoch))
                 time.sleep(o.wait_seconds)
         if o.nan_loss_gene0 is not None and genome.values[0] == o.nan_loss_gene0 and start_epoch == o.fail_at_epoch:
             # Diverged weights: every float tensor NaN, so the first loss of the step is NaN.
