@@ -61,6 +61,9 @@ class SearchConfig(BaseModel):
     max_retries: int = Field(2, ge=0, description="restarts of a dead worker for one member in one step")
     progress: bool = True
     tensorboard: bool = Field(True, description="log every member's fitness and losses to RUN/tensorboard")
+    overlap_steps: bool = Field(
+        True, description="start a member's next step as soon as it is sure to survive the selection (same result)"
+    )
 
     @field_validator("shrink_perturb", mode="before")
     @classmethod
@@ -91,7 +94,7 @@ class SearchConfig(BaseModel):
     def result_fields(self) -> dict[str, Any]:
         """The options that determine the result (what a resumed run must not change)."""
         execution = {"address", "ray_bind", "workers", "cpus_per_member", "gpus_per_member", "max_retries",
-                     "progress", "out", "tensorboard"}
+                     "progress", "out", "tensorboard", "overlap_steps"}
         return self.model_dump(exclude=execution)
 
 

@@ -15,7 +15,7 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,7 +29,8 @@ from pbtnas.engine.raycluster import write_worker_files
 from pbtnas.engine.rundir import RunDir, RunDirError, WriteError, load_state
 from pbtnas.engine.schedule import Step
 from pbtnas.engine.seeding import Purpose, derive_seed, rng_for
-from pbtnas.engine.selection import AllMembersFailed, rank, select
+from pbtnas.engine.selection import AllMembersFailed, rank, select, selection_counts
+from pbtnas.tasks.registry import get_task
 
 __all__ = ["Driver", "ProgressSink", "RunSummary", "lineage_shares"]
 
@@ -71,6 +72,19 @@ def lineage_shares(members: list[Member]) -> dict[str, float]:
     return {str(uid): counts[uid] / total for uid in sorted(counts)}
 
 
+@dataclass
+class StepJobs:
+    """A step's batch of training jobs, and what the driver needs to start the step's survivors on the following
+    step before its last job has finished (``Driver._start_survivors``)."""
+
+    step: Step
+    batch: TrainBatch
+    members: dict[int, Member] = field(default_factory=dict)  # slot -> member, once every job is in (closed)
+    closed: bool = False
+    finished: dict[int, TrainOutcome] = field(default_factory=dict)
+    started_next: set[int] = field(default_factory=set)  # slots already training the following step
+
+
 class Driver:
     def __init__(self, cfg: SearchConfig, space: Any, run: RunDir, pool: ActorPool, progress: ProgressSink) -> None:
         self.cfg = cfg
@@ -89,9 +103,16 @@ class Driver:
         self.member_seconds = 0.0
         self.failures = 0
         self.epoch = 0
-        self._next: TrainBatch | None = None  # the next step, already training while this one is written
-        self._written = threading.Event()  # set while no step is being written (a worker's reload waits for it)
-        self._written.set()
+        self._jobs: dict[int, StepJobs] = {}  # step index -> its jobs, for steps started before the driver got there
+        self._jobs_lock = threading.Lock()  # the dispatcher's thread adds survivors' jobs while the driver works
+        # A worker's reload of a step's checkpoint waits until that step is committed (it may still be being written)
+        self._committed_cond = threading.Condition()
+        self._commit_failed = False
+        # Survivors start their next step as soon as they are known to survive (not at the step's barrier) when
+        # variation never changes them and the task's members share nothing outside their states.
+        self.overlap = cfg.overlap_steps and bool(getattr(get_task(cfg.task), "self_contained", True)) and not (
+            cfg.algorithm == "random" and cfg.effective_shrink_perturb() is not None
+        )
         self._redo: dict[int, tuple[str, tuple[Any, ...]]] = {}  # slot -> the call that made its child
         self.committed: int | None = None  # the last step whose progress.json was written (None: not one yet)
 
@@ -163,26 +184,24 @@ class Driver:
             self.run_step(step, remaining[i + 1] if i + 1 < len(remaining) else None)
         return self.finish(time.perf_counter() - t_start)
 
-    def _submit(self, step: Step) -> TrainBatch:
-        """Start training ``step`` for every healthy member (returns at once)."""
-        eval_seed = derive_seed(self.cfg.seed, Purpose.EVALUATE, step.end)
-        jobs = [
-            TrainJob(
-                slot=m.slot,
-                state=self.states[m.slot],
-                values=list(m.genome),
-                start=step.start,
-                end=step.end,
-                train_seed=derive_seed(self.cfg.seed, Purpose.TRAIN, step.start, m.uid),
-                eval_seed=eval_seed,
-                uid=m.uid,
-                cost=self.costs.get(m.slot, 0.0),
-            )
-            for m in self.members
-            if m.status == "ok"
-        ]
+    def _job(self, step: Step, m: Member, state: Any, cost: float) -> TrainJob:
+        return TrainJob(
+            slot=m.slot,
+            state=state,
+            values=list(m.genome),
+            start=step.start,
+            end=step.end,
+            train_seed=derive_seed(self.cfg.seed, Purpose.TRAIN, step.start, m.uid),
+            eval_seed=derive_seed(self.cfg.seed, Purpose.EVALUATE, step.end),
+            uid=m.uid,
+            cost=cost,
+        )
 
-        def done(outcome: TrainOutcome) -> None:
+    def _open(self, step: Step) -> StepJobs:
+        """The batch of ``step``, with no jobs yet (called with ``_jobs_lock`` held or from the driver's thread
+        when no survivor can have started the step)."""
+
+        def done(outcome: TrainOutcome) -> None:  # in the dispatcher's thread
             files = outcome.report.pop("files", None)
             if files:  # a worker's per-step outputs travel with its report; the driver owns the run directory
                 try:
@@ -191,20 +210,78 @@ class Driver:
                     log.error("per-step outputs of slot %d not written: %s", outcome.slot, err)
             ok = not outcome.report.get("failed")
             self.progress.member_done(step, outcome.report.get("fitness") if ok else None)
+            with self._jobs_lock:
+                jobs.finished[outcome.slot] = outcome
+                if jobs.closed:
+                    self._start_survivors(jobs)
 
-        def reload(slot: int) -> Any:
-            self._written.wait()  # the step this one starts from may still be being written
+        def reload(slot: int) -> Any:  # in a helper thread of the dispatcher
+            with self._committed_cond:  # the step this one starts from may still be being written
+                self._committed_cond.wait_for(
+                    lambda: self._commit_failed or (self.committed is not None and self.committed >= step.start)
+                )
+                if self._commit_failed:
+                    raise RuntimeError(f"epoch {step.start} was not written; slot {slot} cannot be reloaded")
             return self.pool.put(load_state(self.run.checkpoint_path(step.start, slot)))
 
-        return self.pool.submit(jobs, reload, self.cfg.max_retries, done)
+        jobs = StepJobs(step, self.pool.open_batch(reload, self.cfg.max_retries, done))
+        self._jobs[step.index] = jobs
+        return jobs
+
+    def _close(self, jobs: StepJobs, members: list[Member], started: Collection[int] = ()) -> None:
+        """Add the jobs of ``members`` but the ``started`` slots (survivors already training the step) and close
+        the batch; from now on the step's own survivors are known as they finish."""
+        jobs.batch.add([self._job(jobs.step, m, self.states[m.slot], self.costs.get(m.slot, 0.0))
+                        for m in members if m.slot not in started])
+        jobs.batch.close()
+        with self._jobs_lock:
+            jobs.members = {m.slot: m for m in members}
+            jobs.closed = True
+            self._start_survivors(jobs)
+
+    def _start_survivors(self, jobs: StepJobs) -> None:
+        """Start the following step of each member of ``jobs`` that has finished and will survive the selection
+        whatever the unfinished ones score: enough finished members rank below it (failed ones last, ties by slot,
+        as ``select`` ranks). Its job is the one the barrier would have started (same state, genome and seeds), so
+        results do not change; the workers need not idle while the step's slowest members finish. Called with
+        ``_jobs_lock`` held."""
+        following = self._following(jobs.step)
+        if following is None or not self.overlap or len(jobs.members) != self.cfg.population:
+            return
+        n_replaced = 0 if self.cfg.algorithm == "random" else selection_counts(len(jobs.members), self.cfg.tau).n_replaced
+
+        def key(slot: int) -> tuple[float, int]:
+            report = jobs.finished[slot].report
+            fitness = float(report["fitness"]) if not report.get("failed") else -math.inf
+            return (-fitness if math.isfinite(fitness) else math.inf, slot)
+
+        keys = {slot: key(slot) for slot in jobs.finished}
+        nxt = self._jobs.get(following.index)
+        for slot, k in keys.items():
+            if slot in jobs.started_next or k[0] == math.inf:
+                continue
+            if sum(other > k for other in keys.values()) < n_replaced:
+                continue
+            outcome = jobs.finished[slot]
+            seconds = float(outcome.report.get("train_seconds", 0.0)) + float(outcome.report.get("eval_seconds", 0.0))
+            nxt = nxt or self._open(following)
+            nxt.batch.add([self._job(following, jobs.members[slot], outcome.state, seconds)])
+            jobs.started_next.add(slot)
+
+    def _following(self, step: Step) -> Step | None:
+        return self.steps[step.index + 1] if step.index + 1 < len(self.steps) else None
 
     def run_step(self, step: Step, following: Step | None = None) -> None:
         """Train and evaluate ``step``, select and vary, then start ``following`` on the workers before writing this
         step to disk: the driver's bookkeeping and I/O overlap the next step's training instead of idling the pool.
-        The commit order on disk is unchanged (a step's checkpoints and population before its progress.json)."""
+        Survivors may have started ``following`` already (``_start_survivors``). The commit order on disk is
+        unchanged (a step's checkpoints and population before its progress.json)."""
         t0 = time.perf_counter()
-        batch, self._next = self._next or self._submit(step), None
-        outcomes = batch.wait()
+        jobs = self._jobs.get(step.index)
+        if jobs is None:
+            jobs = self._open(step)
+            self._close(jobs, [m for m in self.members if m.status == "ok"])
+        outcomes = jobs.batch.wait()
         evaluated = self._record(step, outcomes)
         best_export = self._update_best_ever(step)
         if self.cfg.tensorboard:  # before variation replaces members; written once the workers have the next step
@@ -214,8 +291,11 @@ class Driver:
             events = self._vary(step)
         self.lineage_history.append({"epoch": step.end, "shares": lineage_shares(self.members)})
         if following is not None:
-            self._written.clear()
-            self._next = self._submit(following)
+            with self._jobs_lock:  # all of this step's outcomes are in: no survivor is being started now
+                nxt = self._jobs.get(following.index) or self._open(following)
+            self._close(nxt, [m for m in self.members if m.status == "ok"], jobs.started_next)
+        with self._jobs_lock:
+            del self._jobs[step.index]
         if self.cfg.tensorboard:
             from pbtnas.engine.tensorboard import log_step
 
@@ -223,6 +303,7 @@ class Driver:
                 log_step(self.run.root, step.end, evaluated, trained)
             except Exception:  # logging never stops a search
                 log.exception("tensorboard logging failed")
+        committed = False
         try:
             if best_export is not None:
                 self._write_best("best_ever", *best_export)
@@ -232,8 +313,12 @@ class Driver:
                     self.run.write_checkpoint(staging, m.slot, self._fetch_state(m.slot))
             wall = time.perf_counter() - t0
             self._commit(step.end, step.index + 1, evaluated, events, staging, wall)
+            committed = True
         finally:
-            self._written.set()
+            if not committed:  # a worker waiting to reload this step would wait for ever
+                with self._committed_cond:
+                    self._commit_failed = True
+                    self._committed_cond.notify_all()
         fits = [f for f in (latest_fitness(m) for m in self._evaluated_members) if math.isfinite(f)]
         self.progress.step_done(step, max(fits, default=-math.inf), statistics.median(fits) if fits else -math.inf)
 
@@ -481,7 +566,9 @@ class Driver:
                                                                   "lineage_history": self.lineage_history})
             self.run.write_lineage(self.lineage_history)
             self.run.write_progress(progress, manifest_sha)  # the commit point of the step
-            previous, self.committed = self.committed, epoch
+            with self._committed_cond:
+                previous, self.committed = self.committed, epoch
+                self._committed_cond.notify_all()
             self.run.prune_checkpoints([epoch] if previous is None else [previous, epoch])
             self.epoch = epoch
 

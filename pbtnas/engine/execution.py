@@ -108,6 +108,7 @@ class ActorPool:
         # there may be no room for them until it returns, and the members go to the actors that are left.
         self._starting: dict[Any, int] = {}
         self._failed_starts = 0
+        self.dispatcher = Dispatcher(self)
         ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
 
     def reconfigure(self, runner_kwargs: dict[str, Any]) -> None:
@@ -241,6 +242,16 @@ class ActorPool:
         except Exception:
             return True
 
+    def open_batch(
+        self,
+        reload: Callable[[int], Any],
+        max_retries: int,
+        on_done: Callable[[TrainOutcome], None] | None = None,
+    ) -> TrainBatch:
+        """A batch to add a step's jobs to (``add``, then ``close``); they start at once: the dispatcher's thread
+        hands each free actor the next job, so the driver can write the previous step to disk meanwhile."""
+        return self.dispatcher.open(reload, max_retries, on_done)
+
     def submit(
         self,
         jobs: list[TrainJob],
@@ -248,11 +259,14 @@ class ActorPool:
         max_retries: int,
         on_done: Callable[[TrainOutcome], None] | None = None,
     ) -> TrainBatch:
-        """Start training ``jobs`` and return at once: a background thread hands each free actor the next job, so
-        the driver can write the previous step to disk while the workers train this one."""
-        return TrainBatch(self, jobs, reload, max_retries, on_done)
+        """``jobs`` as one closed batch, started at once."""
+        batch = self.open_batch(reload, max_retries, on_done)
+        batch.add(jobs)
+        batch.close()
+        return batch
 
     def shutdown(self) -> None:
+        self.dispatcher.stop()
         for a in self.actors:
             try:
                 ray.kill(a)
@@ -261,89 +275,206 @@ class ActorPool:
 
 
 class TrainBatch:
-    """One step's jobs on the pool, dispatched by a thread; ``wait()`` returns the outcomes by slot (or raises what
-    the dispatcher raised). ``reload(slot)`` is only called when a worker died, to restart its job from disk."""
+    """One step's training jobs. Jobs can be added until ``close()`` (a step's survivors may start before its
+    children exist); ``wait()`` returns the outcomes by slot once the batch is closed and every job has finished,
+    or raises what the dispatcher raised. ``reload(slot)`` is only called when a worker died, to restart the job
+    from disk; ``on_done(outcome)`` runs in the dispatcher's thread as each job ends."""
 
     def __init__(
         self,
-        pool: ActorPool,
-        jobs: list[TrainJob],
+        dispatcher: Dispatcher,
+        seq: int,
         reload: Callable[[int], Any],
         max_retries: int,
         on_done: Callable[[TrainOutcome], None] | None,
     ) -> None:
-        self.pool, self.reload, self.max_retries, self.on_done = pool, reload, max_retries, on_done
-        # Longest expected job first (LPT): the step ends when its last job does, so a long job started last would
-        # leave the other workers idle. The order never changes results (every job is seeded by itself).
-        self.queue = sorted(jobs, key=lambda job: -job.cost)
+        self.dispatcher, self.seq = dispatcher, seq
+        self.reload, self.max_retries, self.on_done = reload, max_retries, on_done
         self.outcomes: dict[int, TrainOutcome] = {}
+        self.pending = 0  # jobs added and not finished (guarded by the dispatcher's lock)
+        self.closed = False
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="pbtnas-dispatch", daemon=True)
-        self.thread.start()
+        self.done = threading.Event()
+
+    def add(self, jobs: list[TrainJob]) -> None:
+        self.dispatcher.add(self, jobs)
+
+    def close(self) -> None:
+        self.dispatcher.close(self)
 
     def wait(self) -> dict[int, TrainOutcome]:
-        self.thread.join()
+        self.done.wait()
         if self.error is not None:
             raise self.error
         return self.outcomes
+
+
+class Dispatcher:
+    """Hands the pool's actors their training jobs from one thread, for every open batch: older batches first and,
+    within one, the longest expected job first (LPT: a step ends when its last job does, so a long job started last
+    would leave the other workers idle). The order never changes results: every job is seeded by itself."""
+
+    # While an actor has room and jobs may still arrive, the thread looks for new ones this often (seconds): Ray
+    # cannot wake a ``ray.wait`` from another thread.
+    POLL = 0.005
+
+    def __init__(self, pool: ActorPool) -> None:
+        self.pool = pool
+        self.cond = threading.Condition()
+        self.queue: list[tuple[TrainBatch, TrainJob]] = []
+        self.batches: list[TrainBatch] = []  # not yet done
+        self.parked = 0  # jobs whose checkpoint is being reloaded by a helper thread
+        self.thread: threading.Thread | None = None
+        self.stopped = False
+        self._seq = 0
+
+    def open(self, reload: Callable[[int], Any], max_retries: int,
+             on_done: Callable[[TrainOutcome], None] | None) -> TrainBatch:
+        with self.cond:
+            self._seq += 1
+            batch = TrainBatch(self, self._seq, reload, max_retries, on_done)
+            self.batches.append(batch)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="pbtnas-dispatch", daemon=True)
+                self.thread.start()
+            return batch
+
+    def add(self, batch: TrainBatch, jobs: list[TrainJob]) -> None:
+        with self.cond:
+            if batch.closed:
+                raise RuntimeError("jobs added to a closed batch")
+            self.queue.extend((batch, job) for job in jobs)
+            batch.pending += len(jobs)
+            self._sort()
+            self.cond.notify()
+
+    def close(self, batch: TrainBatch) -> None:
+        with self.cond:
+            batch.closed = True
+            self._settle(batch)
+            self.cond.notify()
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify()
+
+    def _sort(self) -> None:
+        # a retried job first within its batch (it has lost time already), then the longest
+        self.queue.sort(key=lambda item: (item[0].seq, -item[1].attempts, -item[1].cost))
+
+    def _settle(self, batch: TrainBatch) -> None:
+        if batch.closed and batch.pending == 0 and not batch.done.is_set():
+            batch.done.set()
+            self.batches.remove(batch)
+
+    def _finish(self, batch: TrainBatch, outcome: TrainOutcome) -> None:
+        batch.outcomes[outcome.slot] = outcome
+        if batch.on_done:
+            batch.on_done(outcome)  # outside the lock: it may add the next step's jobs
+        with self.cond:
+            batch.pending -= 1
+            self._settle(batch)
+
+    def _retry(self, batch: TrainBatch, job: TrainJob, err: BaseException) -> None:
+        """The job's worker died (or the worker or node that held its input): again from the checkpoint, on
+        whichever actor is free first, up to ``max_retries`` times. The checkpoint is read by a helper thread: it may
+        wait for the driver to write it, and this thread must go on serving the older batches meanwhile."""
+        job.attempts += 1
+        if job.attempts > batch.max_retries:
+            self._finish(batch, TrainOutcome(
+                job.slot, job.state, {"failed": True, "error": f"worker died {job.attempts} times: {err}"}
+            ))
+            return
+        log.warning("worker died while training slot %d; retraining it from its checkpoint", job.slot)
+
+        def reload() -> None:
+            try:
+                job.state = batch.reload(job.slot)
+            except BaseException as failure:  # noqa: BLE001 - delivered to the batch's waiter
+                self._fail(failure)
+                return
+            with self.cond:
+                self.parked -= 1
+                self.queue.append((batch, job))
+                self._sort()
+                self.cond.notify()
+
+        with self.cond:
+            self.parked += 1
+        threading.Thread(target=reload, name="pbtnas-reload", daemon=True).start()
+
+    def _fail(self, err: BaseException) -> None:
+        """Every batch not yet done raises ``err`` from ``wait()``; their remaining jobs are dropped."""
+        with self.cond:
+            for batch in self.batches:
+                batch.error = err
+                batch.done.set()
+            self.batches.clear()
+            self.queue.clear()
 
     def _run(self) -> None:
         try:
             self._dispatch()
         except BaseException as err:  # re-raised in the driver's thread by wait()
-            self.error = err
+            self._fail(err)
+        finally:
+            with self.cond:
+                self.thread = None  # the next batch opened starts a new one
 
-    def _finish(self, outcome: TrainOutcome) -> None:
-        self.outcomes[outcome.slot] = outcome
-        if self.on_done:
-            self.on_done(outcome)
-
-    def _retry(self, job: TrainJob, err: BaseException) -> None:
-        """The job's worker died (or the worker or node that held its input): again from the checkpoint, on
-        whichever actor is free first, up to ``max_retries`` times."""
-        job.attempts += 1
-        if job.attempts > self.max_retries:
-            self._finish(TrainOutcome(
-                job.slot, job.state, {"failed": True, "error": f"worker died {job.attempts} times: {err}"}
-            ))
-            return
-        log.warning("worker died while training slot %d; retraining it from its checkpoint", job.slot)
-        job.state = self.reload(job.slot)
-        self.queue.insert(0, job)
+    def _take(self, running: dict[Any, tuple[int, Any, TrainBatch, TrainJob, Any]]) -> list[tuple[int, Any]]:
+        """Pop the jobs the actors can take now: (actor index, (batch, job)) pairs, under the lock."""
+        load = Counter(index for index, *_ in running.values())
+        up = self.pool._ready() if self.queue else []
+        taken = []
+        # Round by round, so the longest jobs start on different actors. A second job is queued on a busy actor
+        # only while more jobs wait than there are actors: the last ones wait here for whichever actor is idle
+        # first, or one would sit behind a running job while another actor idles at the step's barrier.
+        for index in [i for level in range(JOBS_IN_FLIGHT) for i in up if load[i] <= level]:
+            if not self.queue or (load[index] > 0 and len(self.queue) <= len(up)):
+                break
+            load[index] += 1
+            taken.append((index, self.queue.pop(0)))
+        return taken
 
     def _dispatch(self) -> None:
-        pool, queue = self.pool, self.queue
-        running: dict[Any, tuple[int, Any, TrainJob, Any]] = {}  # report ref -> (index, actor, job, state ref)
-        while queue or running:
-            if queue:
-                load = Counter(index for index, *_ in running.values())
-                free = [i for i in pool._ready() for _ in range(JOBS_IN_FLIGHT - load[i])]
-                free.sort(key=lambda i: load[i])  # an idle actor before one that is busy
-                for index in free:
-                    if not queue:
-                        break
-                    load[index] += 1
-                    job = queue.pop(0)
-                    actor = pool.actors[index]
-                    state_ref, report_ref = actor.train_eval_wire.options(num_returns=2).remote(
-                        job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid
-                    )
-                    running[report_ref] = (index, actor, job, state_ref)
-            ready, _ = ray.wait([*running, *pool.starting()], num_returns=1)
+        pool = self.pool
+        running: dict[Any, tuple[int, Any, TrainBatch, TrainJob, Any]] = {}  # report ref -> its job
+        while True:
+            with self.cond:
+                while not self.stopped and not self.queue and not running:
+                    self.cond.wait()
+                if self.stopped:
+                    return
+                taken = self._take(running)
+                more_may_come = self.parked > 0 or any(not b.closed for b in self.batches)
+            for index, (batch, job) in taken:
+                actor = pool.actors[index]
+                state_ref, report_ref = actor.train_eval_wire.options(num_returns=2).remote(
+                    job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid
+                )
+                running[report_ref] = (index, actor, batch, job, state_ref)
+            if not running:  # every job waits for an actor to come up
+                continue
+            idle = len({index for index, *_ in running.values()}) < len(pool)
+            timeout = self.POLL if (idle and more_may_come) else None
+            ready, _ = ray.wait([*running, *pool.starting()], num_returns=1, timeout=timeout)
+            if not ready:
+                continue
             if ready[0] not in running:  # a replacement came up: it takes work at the top of the loop
                 pool._started(ready[0])
                 continue
-            index, actor, job, state_ref = running.pop(ready[0])
+            index, actor, batch, job, state_ref = running.pop(ready[0])
             try:
                 report = ray.get(ready[0])
             except DEAD_WORKER + LOST_OBJECT as err:
                 if pool._is_dead(index):  # not so when it was the input's worker or node that was lost
                     pool._replace(index, actor)
-                self._retry(job, err)
+                self._retry(batch, job, err)
                 continue
             try:
                 state_ref = pool._keep_near_driver(state_ref, report.get("node"))
             except LOST_OBJECT as err:  # its node died since it reported: as if it had died while training
-                self._retry(job, err)
+                self._retry(batch, job, err)
                 continue
-            self._finish(TrainOutcome(job.slot, state_ref, report))
+            self._finish(batch, TrainOutcome(job.slot, state_ref, report))

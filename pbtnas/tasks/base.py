@@ -55,6 +55,10 @@ class Task(Protocol):
 
     name: ClassVar[str]
     Options: ClassVar[type[pydantic.BaseModel]]
+    # Optional (default True): a member's training reads nothing that other members' training writes (everything is
+    # in its MemberState). The engine then starts a member's next step as soon as it is sure to survive the
+    # selection, while the step's last members still train; a task with shared side state (RL replay stores) says
+    # False and keeps every step synchronous.
 
     def __init__(self, space: CompiledSpace, options: pydantic.BaseModel, workdir: Path | None) -> None: ...
 

@@ -93,6 +93,9 @@ class RLTask:
 
     # The engine compiles the space with these constants (the environment's action size, …) before the search.
     space_overrides = staticmethod(space_overrides)
+    # Members train from replay stores outside their states (a child forks its base's store as it was when the
+    # step began; stores are freed a generation later), so steps stay synchronous: no survivor starts early.
+    self_contained = False
 
     def __init__(self, space: Any, options: RLOptions | dict[str, Any], workdir: Path | None) -> None:
         self.space = space
