@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pbtnas.engine.config import ConfigError, SearchConfig, load_config_file, validate_config
+from pbtnas.engine.config import EXECUTION_OPTIONS, ConfigError, SearchConfig, load_config_file, validate_config
 from pbtnas.engine.driver import Driver, NullProgress, RunSummary
 from pbtnas.engine.loading import LoadError, load_space_of_run
 from pbtnas.engine.names import UnsafeName, output_path, safe_name
@@ -33,10 +33,6 @@ from pbtnas.tasks.registry import UnknownTask, get_task
 __all__ = ["UserError", "compile_space_for", "run_search", "search", "soup"]
 
 log = logging.getLogger("pbtnas.engine")
-
-# Options that do not change what a run computes; a resumed run may set them anew.
-EXECUTION_OPTIONS = {"address", "ray_bind", "workers", "cpus_per_member", "gpus_per_member", "max_retries",
-                     "progress", "tensorboard"}
 
 
 class UserError(Exception):

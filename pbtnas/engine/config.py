@@ -12,9 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pbtnas.engine.schedule import StepRule, plan_steps
 from pbtnas.engine.statedict import ShrinkPerturb
 
-__all__ = ["ConfigError", "SearchConfig", "StepRuleConfig", "load_config_file"]
+__all__ = ["EXECUTION_OPTIONS", "ConfigError", "SearchConfig", "StepRuleConfig", "load_config_file"]
 
 Algorithm = Literal["pbtnas", "random", "mutation"]
+
+# Options that do not change what a run computes; a resumed run may set them anew.
+EXECUTION_OPTIONS = frozenset({"address", "ray_bind", "workers", "cpus_per_member", "gpus_per_member", "max_retries",
+                               "progress", "tensorboard", "overlap_steps"})
 
 
 class ConfigError(ValueError):
@@ -93,9 +97,7 @@ class SearchConfig(BaseModel):
 
     def result_fields(self) -> dict[str, Any]:
         """The options that determine the result (what a resumed run must not change)."""
-        execution = {"address", "ray_bind", "workers", "cpus_per_member", "gpus_per_member", "max_retries",
-                     "progress", "out", "tensorboard", "overlap_steps"}
-        return self.model_dump(exclude=execution)
+        return self.model_dump(exclude=EXECUTION_OPTIONS | {"out"})
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -231,8 +232,12 @@ class Driver:
     def _close(self, jobs: StepJobs, members: list[Member], started: Collection[int] = ()) -> None:
         """Add the jobs of ``members`` but the ``started`` slots (survivors already training the step) and close
         the batch; from now on the step's own survivors are known as they finish."""
-        jobs.batch.add([self._job(jobs.step, m, self.states[m.slot], self.costs.get(m.slot, 0.0))
-                        for m in members if m.slot not in started])
+        new = [self._job(jobs.step, m, self.states[m.slot], self.costs.get(m.slot, 0.0))
+               for m in members if m.slot not in started]
+        for job in new:
+            if isinstance(job.state, Future):  # a child, made by the actor that trains it (``_vary``)
+                job.make, job.made, job.state = self._redo[job.slot], job.state, None
+        jobs.batch.add(new)
         jobs.batch.close()
         with self._jobs_lock:
             jobs.members = {m.slot: m for m in members}
@@ -361,6 +366,8 @@ class Driver:
     def _fetch_state(self, slot: int) -> Any:
         """The slot's state for its checkpoint; a child whose worker died while building it is built again (the
         call is deterministic: same parents' states, same seed)."""
+        if isinstance(self.states[slot], Future):  # a child: its ref exists once its job went to an actor
+            self.states[slot] = self.states[slot].result()
         try:
             return self.pool.fetch(self.states[slot])
         except DEAD_WORKER + LOST_OBJECT:  # its worker died, or its node was lost, before the driver read it
@@ -456,20 +463,13 @@ class Driver:
                                    born_epoch=step.end, origin=origin))
             self.costs[slot] = self.costs.get(base.slot, 0.0)  # the child is about as costly as its base
             events.append(event)
-        # All children are built from the parents' post-training states before any slot is overwritten; calls of
-        # one kind run in parallel over the pool.
-        # They are not waited for: the next step's jobs take the refs, so children are built on the workers while
-        # the driver goes on; ``_redo`` rebuilds one whose worker died before the driver fetched it.
-        new_refs: dict[int, Any] = {}
-        for method in ("make_child", "mutate"):
-            batch = [(args, child) for (name, args), child in zip(calls, children, strict=True) if name == method]
-            refs = self.pool.start_calls(method, [args for args, _ in batch])
-            for (args, child), ref in zip(batch, refs, strict=True):
-                new_refs[child.slot] = ref
-                self._redo[child.slot] = (method, args)
-        for child in children:
+        # Every call takes the parents' post-training state refs, read before any slot is overwritten. The child is
+        # made by the actor that trains it, right before its first job (``_close``); its state slot holds a future of
+        # the ref meanwhile. ``_redo`` makes it again if that worker dies before the driver fetched the state.
+        for (method, args), child in zip(calls, children, strict=True):
+            self._redo[child.slot] = (method, args)
             self.members[child.slot] = child
-            self.states[child.slot] = new_refs[child.slot]
+            self.states[child.slot] = Future()
         return events
 
     def _vary_random(self, step: Step) -> list[dict[str, Any]]:

@@ -15,7 +15,8 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any
 
 import ray
@@ -68,7 +69,7 @@ class WireRunner(MemberRunner):
 @dataclass
 class TrainJob:
     slot: int
-    state: Any  # ObjectRef of a MemberState
+    state: Any  # ObjectRef of a MemberState (None while ``make`` is set)
     values: list[int]
     start: int
     end: int
@@ -77,6 +78,10 @@ class TrainJob:
     uid: int | None = None  # the member's id, for the task's per-step outputs (image grids, videos)
     cost: float = 0.0  # expected seconds (the member's last step): the pool starts the longest jobs first
     attempts: int = 0
+    # A child's state is made by this call (make_child, mutate) on the actor that trains it, just before: on an
+    # actor chosen earlier it would wait behind that actor's running job. ``made`` receives the state's ref.
+    make: tuple[str, tuple[Any, ...]] | None = None
+    made: Future[Any] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -183,12 +188,6 @@ class ActorPool:
     def fetch(self, ref: Any) -> Any:
         """The state (or result) behind ``ref`` as tensors, read-only: for writing it to disk."""
         return from_wire(ray.get(ref), writable=False)
-
-    def start_calls(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
-        """Submit ``method`` once per argument tuple, spread over the pool, without waiting: returns the result refs.
-        A worker that dies surfaces where a result is used (a training job that takes it, or ``fetch``)."""
-        ready = self._ready()
-        return [self._submit(ready[i % len(ready)], method, args)[0] for i, args in enumerate(calls)]
 
     def _submit(self, index: int, method: str, args: tuple[Any, ...]) -> tuple[Any, Any]:
         result_ref, done_ref = self.actors[index].call.options(num_returns=2).remote(method, *args)
@@ -360,8 +359,9 @@ class Dispatcher:
             self.cond.notify()
 
     def _sort(self) -> None:
-        # a retried job first within its batch (it has lost time already), then the longest
-        self.queue.sort(key=lambda item: (item[0].seq, -item[1].attempts, -item[1].cost))
+        # within a batch: a retried job first (it has lost time already), then children (the driver waits for their
+        # states to write the step's checkpoints), then the longest
+        self.queue.sort(key=lambda item: (item[0].seq, -item[1].attempts, item[1].make is None, -item[1].cost))
 
     def _settle(self, batch: TrainBatch) -> None:
         if batch.closed and batch.pending == 0 and not batch.done.is_set():
@@ -410,6 +410,9 @@ class Dispatcher:
             for batch in self.batches:
                 batch.error = err
                 batch.done.set()
+            for _, job in self.queue:
+                if job.made is not None and not job.made.done():
+                    job.made.set_exception(err)
             self.batches.clear()
             self.queue.clear()
 
@@ -450,6 +453,12 @@ class Dispatcher:
                 more_may_come = self.parked > 0 or any(not b.closed for b in self.batches)
             for index, (batch, job) in taken:
                 actor = pool.actors[index]
+                if job.make is not None:
+                    method, args = job.make
+                    job.state, _ = actor.call.options(num_returns=2).remote(method, *args)
+                    job.make = None
+                    if job.made is not None:
+                        job.made.set_result(job.state)
                 state_ref, report_ref = actor.train_eval_wire.options(num_returns=2).remote(
                     job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid
                 )

@@ -193,3 +193,34 @@ def test_numpy_states_reach_the_checkpoints_as_tensors(ray_session: str, tmp_pat
     run_search(config(epochs=2, step=2), SPACE, tmp_path / "run", keep_workers=True)
     state = load_state(next((tmp_path / "run" / "checkpoints").glob("epoch_*/member_00.pt")))
     assert state["model"] and all(isinstance(v, torch.Tensor) for v in state["model"].values())
+
+
+def test_a_child_state_is_read_once_its_job_went_to_an_actor() -> None:
+    from concurrent.futures import Future
+
+    driver = Driver.__new__(Driver)
+    driver.pool = _FlakyPool()  # type: ignore[assignment]
+    made: Future[Any] = Future()
+    made.set_result("made-ref")
+    driver.states, driver._redo = {3: made}, {}
+    assert driver._fetch_state(3) == {"state": "made-ref"}
+    assert driver.states[3] == "made-ref"
+
+
+def test_a_failed_dispatcher_fails_every_waiting_batch_and_child() -> None:
+    from concurrent.futures import Future
+
+    from pbtnas.engine.execution import Dispatcher, TrainJob
+
+    dispatcher = Dispatcher(pool=None)  # type: ignore[arg-type]
+    batch = TrainBatch(dispatcher, 1, reload=lambda slot: None, max_retries=0, on_done=None)
+    made: Future[Any] = Future()
+    job = TrainJob(slot=0, state=None, values=[0], start=0, end=2, train_seed=1, eval_seed=2,
+                   make=("make_child", ()), made=made)
+    dispatcher.batches.append(batch)
+    dispatcher.queue.append((batch, job))
+    dispatcher._fail(RuntimeError("boom"))
+    with pytest.raises(RuntimeError, match="boom"):
+        batch.wait()
+    with pytest.raises(RuntimeError, match="boom"):
+        made.result(timeout=1)
