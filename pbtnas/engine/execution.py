@@ -359,9 +359,8 @@ class Dispatcher:
             self.cond.notify()
 
     def _sort(self) -> None:
-        # within a batch: a retried job first (it has lost time already), then children (the driver waits for their
-        # states to write the step's checkpoints), then the longest
-        self.queue.sort(key=lambda item: (item[0].seq, -item[1].attempts, item[1].make is None, -item[1].cost))
+        # a retried job first within its batch (it has lost time already), then the longest
+        self.queue.sort(key=lambda item: (item[0].seq, -item[1].attempts, -item[1].cost))
 
     def _settle(self, batch: TrainBatch) -> None:
         if batch.closed and batch.pending == 0 and not batch.done.is_set():
