@@ -6,7 +6,8 @@ Starts a local Ray (dashboard off, its servers on 127.0.0.1 only) unless one is 
 cluster.
 A worker process that dies is replaced by a new actor and the member it was training is retrained from its last
 checkpoint (``reload``), up to ``max_retries`` times per member and step; after that the member is marked failed.
-The driver's thread and a step's dispatcher thread (``TrainBatch``) share the pool: replacing an actor is locked.
+The driver's thread and the dispatcher's (``Dispatcher``, serving every step's ``TrainBatch``) share the pool:
+replacing an actor is locked.
 """
 
 from __future__ import annotations

@@ -90,8 +90,8 @@ class MemberRunner:
         threads: int = 1,
     ) -> None:
         torch.set_num_threads(max(1, threads))
-        # The first optimizer a process builds imports torch's compiler stack (torch._dynamo, 1.7 s on the 2-core test
-        # machine). Imported here it is paid while the pool starts, in parallel, instead of inside one member's first
+        # The first optimizer a process builds imports torch's compiler stack (torch._dynamo, 0.87 s on the idle 2-core
+        # test machine). Imported here it is paid while the pool starts, in parallel, instead of inside one member's first
         # step, where it would also mislead the longest-first schedule about that member's cost.
         importlib.import_module("torch._dynamo")
         self.configure(space_loader, space_json, task_name, task_options, workdir)
