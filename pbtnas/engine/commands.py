@@ -229,6 +229,7 @@ def run_search(
             close_tensorboard(run.root)
             if hasattr(sink, "stop"):
                 sink.stop()
+            pool.dispatcher.cancel_all()  # a search that raised may leave its next step's jobs queued
             if keep_workers:
                 _KEPT_POOLS[key] = pool
             else:

@@ -274,6 +274,10 @@ class ActorPool:
                 pass
 
 
+class BatchCancelled(RuntimeError):
+    """The batch belonged to a search that ended before it did."""
+
+
 class TrainBatch:
     """One step's training jobs. Jobs can be added until ``close()`` (a step's survivors may start before its
     children exist); ``wait()`` returns the outcomes by slot once the batch is closed and every job has finished,
@@ -293,6 +297,7 @@ class TrainBatch:
         self.outcomes: dict[int, TrainOutcome] = {}
         self.pending = 0  # jobs added and not finished (guarded by the dispatcher's lock)
         self.closed = False
+        self.cancelled = False
         self.error: BaseException | None = None
         self.done = threading.Event()
 
@@ -359,6 +364,11 @@ class Dispatcher:
             self.stopped = True
             self.cond.notify()
 
+    def cancel_all(self) -> None:
+        """Forget every batch not yet done (a search that raised): their queued jobs never start, and jobs still
+        running report to nobody, so a kept pool serves the next search alone."""
+        self._fail(BatchCancelled("the search that opened this batch has ended"), cancelled=True)
+
     def _sort(self) -> None:
         # a retried job first within its batch (it has lost time already), then the longest
         self.queue.sort(key=lambda item: (item[0].seq, -item[1].attempts, -item[1].cost))
@@ -369,6 +379,8 @@ class Dispatcher:
             self.batches.remove(batch)
 
     def _finish(self, batch: TrainBatch, outcome: TrainOutcome) -> None:
+        if batch.cancelled:
+            return
         batch.outcomes[outcome.slot] = outcome
         if batch.on_done:
             batch.on_done(outcome)  # outside the lock: it may add the next step's jobs
@@ -380,6 +392,8 @@ class Dispatcher:
         """The job's worker died (or the worker or node that held its input): again from the checkpoint, on
         whichever actor is free first, up to ``max_retries`` times. The checkpoint is read by a helper thread: it may
         wait for the driver to write it, and this thread must go on serving the older batches meanwhile."""
+        if batch.cancelled:
+            return
         job.attempts += 1
         if job.attempts > batch.max_retries:
             self._finish(batch, TrainOutcome(
@@ -396,6 +410,8 @@ class Dispatcher:
                 return
             with self.cond:
                 self.parked -= 1
+                if batch.cancelled:
+                    return
                 self.queue.append((batch, job))
                 self._sort()
                 self.cond.notify()
@@ -404,11 +420,11 @@ class Dispatcher:
             self.parked += 1
         threading.Thread(target=reload, name="pbtnas-reload", daemon=True).start()
 
-    def _fail(self, err: BaseException) -> None:
+    def _fail(self, err: BaseException, cancelled: bool = False) -> None:
         """Every batch not yet done raises ``err`` from ``wait()``; their remaining jobs are dropped."""
         with self.cond:
             for batch in self.batches:
-                batch.error = err
+                batch.error, batch.cancelled = err, cancelled
                 batch.done.set()
             for _, job in self.queue:
                 if job.made is not None and not job.made.done():

@@ -224,3 +224,28 @@ def test_a_failed_dispatcher_fails_every_waiting_batch_and_child() -> None:
         batch.wait()
     with pytest.raises(RuntimeError, match="boom"):
         made.result(timeout=1)
+
+
+def test_a_search_that_raises_leaves_a_kept_pool_clean(
+    ray_session: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With overlapping steps a raising driver leaves the next step's survivors queued or training: they are cancelled,
+    so the next search on the kept workers gets them alone and its result is the same as on a fresh pool's."""
+    from pbtnas.engine import commands
+
+    run_search(config(), SPACE, tmp_path / "reference", keep_workers=True)
+    vary = Driver._vary
+
+    def vary_then_fail(self: Driver, step: Any) -> Any:
+        if step.end == 4:
+            raise RuntimeError("driver bug")
+        return vary(self, step)
+
+    monkeypatch.setattr(Driver, "_vary", vary_then_fail)
+    with pytest.raises(RuntimeError, match="driver bug"):
+        run_search(config(), SPACE, tmp_path / "raised", keep_workers=True)
+    pool = next(iter(commands._KEPT_POOLS.values()))
+    assert not pool.dispatcher.batches and not pool.dispatcher.queue
+    monkeypatch.setattr(Driver, "_vary", vary)
+    run_search(config(), SPACE, tmp_path / "after", keep_workers=True)
+    assert _population(tmp_path / "after", 6)["members"] == _population(tmp_path / "reference", 6)["members"]
