@@ -91,9 +91,11 @@ class MemberRunner:
     ) -> None:
         torch.set_num_threads(max(1, threads))
         # The first optimizer a process builds imports torch's compiler stack (torch._dynamo, 0.87 s on the idle 2-core
-        # test machine). Imported here it is paid while the pool starts, in parallel, instead of inside one member's first
-        # step, where it would also mislead the longest-first schedule about that member's cost.
-        importlib.import_module("torch._dynamo")
+        # test machine). A throw-away optimizer here pays it while the pool starts, in parallel, instead of inside one
+        # member's first step, where it would also mislead the longest-first schedule about that member's cost.
+        # (Importing torch._dynamo directly instead hung the constructor of actors started right after a Ray Tune run
+        # in the same Ray session, `benchmarks/vs_tune.py --order tune-first`; the optimizer's own path did not.)
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
         self.configure(space_loader, space_json, task_name, task_options, workdir)
 
     def configure(
