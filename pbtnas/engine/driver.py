@@ -30,7 +30,7 @@ from pbtnas.engine.raycluster import write_worker_files
 from pbtnas.engine.rundir import RunDir, RunDirError, WriteError, load_state
 from pbtnas.engine.schedule import Step
 from pbtnas.engine.seeding import Purpose, derive_seed, rng_for
-from pbtnas.engine.selection import AllMembersFailed, rank, select, selection_counts
+from pbtnas.engine.selection import AllMembersFailed, rank, rank_key, select, selection_counts
 from pbtnas.tasks.registry import get_task
 
 __all__ = ["Driver", "ProgressSink", "RunSummary", "lineage_shares"]
@@ -64,6 +64,11 @@ class RunSummary:
     restarts: int
     failures: int
     fitness: list[float] = field(default_factory=list)  # final population, by slot
+
+
+def job_seconds(report: dict[str, Any]) -> float:
+    """A training job's measured member time (train + evaluation) from its report."""
+    return float(report.get("train_seconds", 0.0)) + float(report.get("eval_seconds", 0.0))
 
 
 def lineage_shares(members: list[Member]) -> dict[str, float]:
@@ -255,12 +260,8 @@ class Driver:
             return
         n_replaced = 0 if self.cfg.algorithm == "random" else selection_counts(len(jobs.members), self.cfg.tau).n_replaced
 
-        def key(slot: int) -> tuple[float, int]:
-            report = jobs.finished[slot].report
-            fitness = float(report["fitness"]) if not report.get("failed") else -math.inf
-            return (-fitness if math.isfinite(fitness) else math.inf, slot)
-
-        keys = {slot: key(slot) for slot in jobs.finished}
+        keys = {slot: rank_key(-math.inf if o.report.get("failed") else float(o.report["fitness"]), slot)
+                for slot, o in jobs.finished.items()}  # a report with non-finite fitness is a failed one
         nxt = self._jobs.get(following.index)
         for slot, k in keys.items():
             if slot in jobs.started_next or k[0] == math.inf:
@@ -268,9 +269,8 @@ class Driver:
             if sum(other > k for other in keys.values()) < n_replaced:
                 continue
             outcome = jobs.finished[slot]
-            seconds = float(outcome.report.get("train_seconds", 0.0)) + float(outcome.report.get("eval_seconds", 0.0))
             nxt = nxt or self._open(following)
-            nxt.batch.add([self._job(following, jobs.members[slot], outcome.state, seconds)])
+            nxt.batch.add([self._job(following, jobs.members[slot], outcome.state, job_seconds(outcome.report))])
             jobs.started_next.add(slot)
 
     def _following(self, step: Step) -> Step | None:
@@ -335,7 +335,7 @@ class Driver:
                 continue
             report = outcome.report
             self.states[m.slot] = outcome.state
-            seconds = float(report.get("train_seconds", 0.0)) + float(report.get("eval_seconds", 0.0))
+            seconds = job_seconds(report)
             self.member_seconds += seconds
             self.costs[m.slot] = seconds
             if report.get("failed"):

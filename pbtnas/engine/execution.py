@@ -252,19 +252,6 @@ class ActorPool:
         hands each free actor the next job, so the driver can write the previous step to disk meanwhile."""
         return self.dispatcher.open(reload, max_retries, on_done)
 
-    def submit(
-        self,
-        jobs: list[TrainJob],
-        reload: Callable[[int], Any],
-        max_retries: int,
-        on_done: Callable[[TrainOutcome], None] | None = None,
-    ) -> TrainBatch:
-        """``jobs`` as one closed batch, started at once."""
-        batch = self.open_batch(reload, max_retries, on_done)
-        batch.add(jobs)
-        batch.close()
-        return batch
-
     def shutdown(self) -> None:
         self.dispatcher.stop()
         for a in self.actors:
@@ -470,8 +457,7 @@ class Dispatcher:
             for index, (batch, job) in taken:
                 actor = pool.actors[index]
                 if job.make is not None:
-                    method, args = job.make
-                    job.state, _ = actor.call.options(num_returns=2).remote(method, *args)
+                    job.state, _ = pool._submit(index, *job.make)
                     job.make = None
                     if job.made is not None:
                         job.made.set_result(job.state)

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from pbtnas.engine.population import Member, latest_fitness
 
-__all__ = ["AllMembersFailed", "Selection", "SelectionCounts", "rank", "select", "selection_counts"]
+__all__ = ["AllMembersFailed", "Selection", "SelectionCounts", "rank", "rank_key", "select", "selection_counts"]
 
 
 class AllMembersFailed(RuntimeError):
@@ -46,9 +46,14 @@ def selection_counts(n: int, tau: float = 0.25) -> SelectionCounts:
     return SelectionCounts(n_parents=min(max(2, k), n - max(1, k)) if n > 2 else 1, n_replaced=max(1, k))
 
 
+def rank_key(fitness: float, slot: int) -> tuple[float, int]:
+    """The sort key of a member with this latest fitness (-inf if failed): best first, ties by the lower slot."""
+    return (-fitness, slot)
+
+
 def rank(members: list[Member]) -> list[Member]:
     """Members best first (latest fitness, failed last, ties by slot)."""
-    return sorted(members, key=lambda m: (-latest_fitness(m), m.slot))
+    return sorted(members, key=lambda m: rank_key(latest_fitness(m), m.slot))
 
 
 def select(members: list[Member], tau: float = 0.25) -> Selection:
