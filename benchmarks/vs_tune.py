@@ -10,12 +10,17 @@ exploit rule (every step but the last, the worst quarter take over the weights o
   Trainable whose one iteration trains ``--step`` epochs and evaluates; Tune perturbs a hyperparameter the trainable
   ignores (``dummy``).
 
-Both run on one local Ray (``--cpus`` CPUs), one CPU and one torch thread per member, 2 members in parallel by
-default. Printed: wall times and their ratio (target: this engine <= 0.5x Tune), and the per-step overhead
-(wall - member compute / parallelism) / steps. JSON goes to benchmarks/results/vs_tune.json.
+Each side runs on a local Ray of its own, started the same way (``--cpus`` CPUs), one CPU and one torch thread per
+member, 2 members in parallel by default; ``--repeats`` runs of each side, alternating which goes first (a side
+sharing a Ray with the other inherited its worker processes or waited for its actors to go). The default shape is
+the paper's: N = 24 and 30 selection steps (300 epochs in steps of 10 there; 30 epochs in steps of 1 epoch here).
+Both sides' wall times include starting their actors. Printed per run and as medians: wall times and their ratio
+(target: this engine <= 0.5x Tune), and the per-step overhead (wall - member compute / parallelism) / steps, the
+member compute being the train + evaluation seconds measured inside the members. JSON (every run and the medians)
+goes to benchmarks/results/vs_tune.json.
 
-    python benchmarks/vs_tune.py                      # N 8, 12 epochs, step 1 (about 4 minutes on 2 busy cores)
-    python benchmarks/vs_tune.py --population 16 --epochs 12
+    python benchmarks/vs_tune.py                                  # N 24, 30 steps, 3 runs (about 7 minutes idle)
+    python benchmarks/vs_tune.py --population 8 --epochs 12       # a short run: start-up is most of it
 
 Needs ``ray[tune]`` (``pip install -e .[tune]``).
 """
@@ -26,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -110,7 +116,8 @@ def run_tune(space: Any, args: argparse.Namespace, folder: Path) -> dict[str, An
             fitness = self.task.evaluate(self.state, self.genome, seed=0)
             seconds = time.perf_counter() - t0
             with open(ledger, "a") as f:  # one line per member-step, whatever Tune keeps in its result frames
-                f.write(json.dumps({"epoch": self.epoch, "fitness": fitness, "seconds": seconds}) + "\n")
+                f.write(json.dumps({"epoch": self.epoch, "fitness": fitness, "seconds": seconds,
+                                    "pid": os.getpid(), "end": time.time()}) + "\n")
             return {"fitness": fitness, "compute_seconds": seconds, **metrics}
 
         def save_checkpoint(self, checkpoint_dir: str) -> None:
@@ -127,6 +134,7 @@ def run_tune(space: Any, args: argparse.Namespace, folder: Path) -> dict[str, An
             self.epoch = 0
             return True
 
+    t0 = time.perf_counter()  # the Tuner is built inside the timer, as run_search builds its pool inside it
     steps = args.epochs // args.step
     pbt = PopulationBasedTraining(
         time_attr="training_iteration",
@@ -136,76 +144,128 @@ def run_tune(space: Any, args: argparse.Namespace, folder: Path) -> dict[str, An
         synch=True,
     )
     tuner = tune.Tuner(
-        tune.with_resources(MemberTrainable, {"cpu": 1}),
+        # Tune runs as many trials at once as their resources allow; PBT pauses and resumes the others
+        # (choose_trial_to_run). Not max_concurrent_trials: that limits how many trials *exist* at a time, so the
+        # population would be split into groups of that size, each trained to the end before the next is created.
+        tune.with_resources(MemberTrainable, {"cpu": args.cpus / args.parallel}),
         param_space={"dummy": 0, "member_seed": tune.grid_search(list(range(args.population)))},
         tune_config=tune.TuneConfig(scheduler=pbt, metric="fitness", mode="max", num_samples=1,
-                                    max_concurrent_trials=args.parallel, reuse_actors=True),
+                                    reuse_actors=True),
         run_config=tune.RunConfig(storage_path=str(folder / "tune"), name="pbt", stop={"training_iteration": steps},
                                   verbose=0),
     )
-    t0 = time.perf_counter()
     results = tuner.fit()
     wall = time.perf_counter() - t0
     errors = [r.error for r in results if r.error]
     if errors:
         raise RuntimeError(f"{len(errors)} Tune trial(s) failed; the first: {errors[0]!r}")
     rows = [json.loads(line) for line in Path(ledger).read_text().splitlines()]
+    check_generations([r["epoch"] for r in rows], args.population, steps, args.step)
     compute = float(sum(r["seconds"] for r in rows))
     final = [r["fitness"] for r in rows if r["epoch"] == args.epochs]
     return {"wall_seconds": wall, "member_compute_seconds": compute, "best_fitness": max(final, default=float("nan")),
-            "evaluations": len(rows), "errors": 0}
+            "evaluations": len(rows), "errors": 0, "actor_processes": len({r["pid"] for r in rows}),
+            # the scheduler's own count (an attribute Tune's tests read); the engine's "replacements" counterpart
+            "replacements": getattr(pbt, "_num_perturbations", None)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--population", type=int, default=8)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--step", type=int, default=1)
-    ap.add_argument("--parallel", type=int, default=2, help="members trained at once (workers / Tune trials)")
-    ap.add_argument("--cpus", type=int, default=2)
-    ap.add_argument("--train-limit", type=int, default=600)
-    ap.add_argument("--order", choices=["engine-first", "tune-first"], default="engine-first")
-    ap.add_argument("--out", type=Path, default=RESULTS)
-    args = ap.parse_args()
+def check_generations(epochs_in_order: list[int], population: int, steps: int, step: int) -> None:
+    """Raise unless the members trained in synchronous generations: every member's step k ended before any member's
+    step k + 1 did, each member once per step. Without this, a Tune setting that trains the population in groups
+    (as ``max_concurrent_trials`` does) would be timed as if it were the same algorithm."""
+    expected = [step * (k + 1) for k in range(steps) for _ in range(population)]
+    if epochs_in_order != expected:
+        first = next((i for i, (a, b) in enumerate(zip(epochs_in_order, expected)) if a != b),
+                     min(len(epochs_in_order), len(expected)))
+        raise RuntimeError(
+            f"Tune did not train {population} members in {steps} synchronous generations: finished step number "
+            f"{first} was epoch {epochs_in_order[first] if first < len(epochs_in_order) else None}, expected "
+            f"{expected[first] if first < len(expected) else None} ({len(epochs_in_order)} of {len(expected)} steps)")
 
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def run_side(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One side in a Ray of its own: the same ``ray.init`` for both, so neither inherits the other's worker
+    processes (Ray prestarts one per CPU at ``ray.init``; the side that ran second on a shared Ray started its
+    actors about 3 s later) nor its leftover actors."""
     import ray
 
-    torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         space_path, space = _space(folder)
         ray.init(num_cpus=args.cpus, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="ERROR",
                  log_to_driver=False)
         try:
-            order = [("engine", lambda: run_engine(space_path, space, args, folder)),
-                     ("tune", lambda: run_tune(space, args, folder))]
-            if args.order == "tune-first":
-                order.reverse()
-            res = {name: fn() for name, fn in order}
+            if name == "engine":
+                return run_engine(space_path, space, args, folder)
+            return run_tune(space, args, folder)
         finally:
             ray.shutdown()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--population", type=int, default=24, help="the paper's N for GANs (24)")
+    ap.add_argument("--epochs", type=int, default=30, help="with --step 1: the paper's 30 selection steps")
+    ap.add_argument("--step", type=int, default=1)
+    ap.add_argument("--parallel", type=int, default=2, help="members trained at once (workers / Tune trials)")
+    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--train-limit", type=int, default=600)
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each side; the order alternates")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+
+    import ray
+
+    torch.set_num_threads(1)
     steps = args.epochs // args.step
-    for r in res.values():
-        r["overhead_per_step"] = (r["wall_seconds"] - r["member_compute_seconds"] / args.parallel) / steps
-    e, t = res["engine"], res["tune"]
+    repeats: list[dict[str, Any]] = []
+    for r in range(args.repeats):
+        order = ["engine", "tune"] if r % 2 == 0 else ["tune", "engine"]
+        res = {name: run_side(name, args) for name in order}
+        for side in res.values():
+            side["overhead_per_step"] = (side["wall_seconds"] - side["member_compute_seconds"] / args.parallel) / steps
+        e, t = res["engine"], res["tune"]
+        repeats.append({"order": order, "engine": e, "tune": t,
+                        "wall_ratio_engine_over_tune": e["wall_seconds"] / t["wall_seconds"],
+                        "overhead_ratio_engine_over_tune": e["overhead_per_step"] / t["overhead_per_step"]})
+        print(f"run {r + 1}/{args.repeats} ({order[0]} first): engine {e['wall_seconds']:.2f} s "
+              f"({e['startup_seconds']:.2f} s starting actors and the initial population), "
+              f"tune {t['wall_seconds']:.2f} s, ratio {repeats[-1]['wall_ratio_engine_over_tune']:.3f}; "
+              f"replacements {e['replacements']} / {t['replacements']}", flush=True)
+
+    def med(side: str, key: str) -> float:
+        return _median([float(rep[side][key]) for rep in repeats])
+
+    summary = {side: {key: med(side, key) for key in ("wall_seconds", "member_compute_seconds", "overhead_per_step",
+                                                      "best_fitness")} for side in ("engine", "tune")}
+    summary["engine"]["startup_seconds"] = med("engine", "startup_seconds")
+    summary["tune"]["actor_processes"] = med("tune", "actor_processes")
+    summary["engine"]["search_loop_seconds"] = med("engine", "search_loop_seconds")
     out = {
         "population": args.population, "epochs": args.epochs, "step": args.step, "steps": steps,
-        "parallel": args.parallel, "cpus": args.cpus, "train_limit": args.train_limit, "order": args.order,
-        "engine": e, "tune": t,
-        "wall_ratio_engine_over_tune": e["wall_seconds"] / t["wall_seconds"],
-        "overhead_ratio_engine_over_tune": e["overhead_per_step"] / t["overhead_per_step"],
+        "parallel": args.parallel, "cpus": args.cpus, "train_limit": args.train_limit, "repeats": repeats,
+        "median": summary,
+        "wall_ratio_engine_over_tune": _median([rep["wall_ratio_engine_over_tune"] for rep in repeats]),
+        "overhead_ratio_engine_over_tune": _median([rep["overhead_ratio_engine_over_tune"] for rep in repeats]),
         "machine": {"cpus_visible": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "torch": torch.__version__, "ray": ray.__version__,
                     "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None},
     }
     print(f"population {args.population}, {args.epochs} epochs in {steps} steps of {args.step}, "
-          f"{args.parallel} members at once on {args.cpus} CPUs")
-    for name, r in (("pbtnas engine", e), ("ray.tune PBT", t)):
+          f"{args.parallel} members at once on {args.cpus} CPUs; medians of {args.repeats} runs, each side on a "
+          "fresh Ray, alternating which side goes first")
+    for name, r in (("pbtnas engine", summary["engine"]), ("ray.tune PBT", summary["tune"])):
         print(f"  {name:14s} wall {r['wall_seconds']:7.2f} s   member compute {r['member_compute_seconds']:6.2f} s   "
               f"overhead/step {r['overhead_per_step']:6.3f} s   best fitness {r['best_fitness']:.4f}")
-    print(f"  pbtnas engine: {e['startup_seconds']:.2f} s starting its actors and the initial population, "
-          f"{e['search_loop_seconds']:.2f} s searching")
-    print(f"  wall ratio engine/tune {out['wall_ratio_engine_over_tune']:.3f} (target <= 0.5); "
+    print(f"  pbtnas engine: {summary['engine']['startup_seconds']:.2f} s starting its actors and the initial "
+          f"population, {summary['engine']['search_loop_seconds']:.2f} s searching (its {args.parallel} actors live "
+          f"throughout); ray.tune: members trained in {summary['tune']['actor_processes']:.0f} actor processes")
+    ratios = ", ".join(f"{rep['wall_ratio_engine_over_tune']:.3f}" for rep in repeats)
+    print(f"  wall ratio engine/tune: median {out['wall_ratio_engine_over_tune']:.3f} (runs: {ratios}; target <= 0.5); "
           f"overhead ratio {out['overhead_ratio_engine_over_tune']:.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
