@@ -117,7 +117,7 @@ def run_tune(space: Any, args: argparse.Namespace, folder: Path) -> dict[str, An
             seconds = time.perf_counter() - t0
             with open(ledger, "a") as f:  # one line per member-step, whatever Tune keeps in its result frames
                 f.write(json.dumps({"epoch": self.epoch, "fitness": fitness, "seconds": seconds,
-                                    "pid": os.getpid(), "end": time.time()}) + "\n")
+                                    "pid": os.getpid()}) + "\n")
             return {"fitness": fitness, "compute_seconds": seconds, **metrics}
 
         def save_checkpoint(self, checkpoint_dir: str) -> None:
@@ -183,10 +183,6 @@ def check_generations(epochs_in_order: list[int], population: int, steps: int, s
             f"{expected[first] if first < len(expected) else None} ({len(epochs_in_order)} of {len(expected)} steps)")
 
 
-def _median(values: list[float]) -> float:
-    return float(statistics.median(values))
-
-
 def run_side(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """One side in a Ray of its own: the same ``ray.init`` for both, so neither inherits the other's worker
     processes (Ray prestarts one per CPU at ``ray.init``; the side that ran second on a shared Ray started its
@@ -237,20 +233,16 @@ def main() -> None:
               f"tune {t['wall_seconds']:.2f} s, ratio {repeats[-1]['wall_ratio_engine_over_tune']:.3f}; "
               f"replacements {e['replacements']} / {t['replacements']}", flush=True)
 
-    def med(side: str, key: str) -> float:
-        return _median([float(rep[side][key]) for rep in repeats])
-
-    summary = {side: {key: med(side, key) for key in ("wall_seconds", "member_compute_seconds", "overhead_per_step",
-                                                      "best_fitness")} for side in ("engine", "tune")}
-    summary["engine"]["startup_seconds"] = med("engine", "startup_seconds")
-    summary["tune"]["actor_processes"] = med("tune", "actor_processes")
-    summary["engine"]["search_loop_seconds"] = med("engine", "search_loop_seconds")
+    common = ("wall_seconds", "member_compute_seconds", "overhead_per_step", "best_fitness")
+    summary_keys = {"engine": (*common, "startup_seconds", "search_loop_seconds"), "tune": (*common, "actor_processes")}
+    summary = {side: {key: statistics.median(float(rep[side][key]) for rep in repeats) for key in keys}
+               for side, keys in summary_keys.items()}
     out = {
         "population": args.population, "epochs": args.epochs, "step": args.step, "steps": steps,
         "parallel": args.parallel, "cpus": args.cpus, "train_limit": args.train_limit, "repeats": repeats,
         "median": summary,
-        "wall_ratio_engine_over_tune": _median([rep["wall_ratio_engine_over_tune"] for rep in repeats]),
-        "overhead_ratio_engine_over_tune": _median([rep["overhead_ratio_engine_over_tune"] for rep in repeats]),
+        "wall_ratio_engine_over_tune": statistics.median(rep["wall_ratio_engine_over_tune"] for rep in repeats),
+        "overhead_ratio_engine_over_tune": statistics.median(rep["overhead_ratio_engine_over_tune"] for rep in repeats),
         "machine": {"cpus_visible": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "torch": torch.__version__, "ray": ray.__version__,
                     "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None},
