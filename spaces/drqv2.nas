@@ -10,6 +10,8 @@
 # Decisions where the reference code has quirks (see docs/spaces.md):
 # - spectral-norm genes are [off, on] (the reference's None / spectral);
 # - layers with spectral norm on get the orthogonal initialisation too (the reference's in-place init misses them).
+# - spectral norm is torch's parametrization one (`sn_style=parametrization`: u from v, then v from u, 15 warm-up
+#   iterations on the initial weights), as the reference's RL code uses torch.nn.utils.parametrizations.spectral_norm.
 
 space drqv2
 
@@ -30,26 +32,34 @@ init conv = orthogonal(gain=relu, bias=0)
 # A searchable 1024 -> 1024 layer of the actor or a Q network.
 options LINEAR4(act, sn): [hidden] -> [hidden] {
   id          = identity
-  linear      = linear(hidden, sn=sn) >> activation(act)
-  residual_05 = residual(layernorm >> linear(hidden // 2, sn=sn) >> activation(act) >> linear(hidden, sn=sn))
-  residual_2  = residual(layernorm >> linear(2 * hidden, sn=sn) >> activation(act) >> linear(hidden, sn=sn))
+  linear      = linear(hidden, sn=sn, sn_style=parametrization) >> activation(act)
+  residual_05 = residual(layernorm >> linear(hidden // 2, sn=sn, sn_style=parametrization) >> activation(act)
+                         >> linear(hidden, sn=sn, sn_style=parametrization))
+  residual_2  = residual(layernorm >> linear(2 * hidden, sn=sn, sn_style=parametrization) >> activation(act)
+                         >> linear(hidden, sn=sn, sn_style=parametrization))
 }
 
 # A searchable 32 -> 32 conv layer of the encoder ("same" padding).
 options CONV10[H, W](act, sn): [filters, H, W] -> [filters, H, W] {
   id         = identity
-  conv_3     = conv(filters, k=3, pad=1, sn=sn) >> activation(act)
-  conv_5     = conv(filters, k=5, pad=2, sn=sn) >> activation(act)
-  conv_7     = conv(filters, k=7, pad=3, sn=sn) >> activation(act)
-  residual_3 = residual(conv(filters, k=3, pad=1, sn=sn) >> activation(act) >> conv(filters, k=3, pad=1, sn=sn))
+  conv_3     = conv(filters, k=3, pad=1, sn=sn, sn_style=parametrization) >> activation(act)
+  conv_5     = conv(filters, k=5, pad=2, sn=sn, sn_style=parametrization) >> activation(act)
+  conv_7     = conv(filters, k=7, pad=3, sn=sn, sn_style=parametrization) >> activation(act)
+  residual_3 = residual(conv(filters, k=3, pad=1, sn=sn, sn_style=parametrization) >> activation(act)
+                        >> conv(filters, k=3, pad=1, sn=sn, sn_style=parametrization))
                >> activation(act)
-  residual_5 = residual(conv(filters, k=5, pad=2, sn=sn) >> activation(act) >> conv(filters, k=5, pad=2, sn=sn))
+  residual_5 = residual(conv(filters, k=5, pad=2, sn=sn, sn_style=parametrization) >> activation(act)
+                        >> conv(filters, k=5, pad=2, sn=sn, sn_style=parametrization))
                >> activation(act)
-  residual_7 = residual(conv(filters, k=7, pad=3, sn=sn) >> activation(act) >> conv(filters, k=7, pad=3, sn=sn))
+  residual_7 = residual(conv(filters, k=7, pad=3, sn=sn, sn_style=parametrization) >> activation(act)
+                        >> conv(filters, k=7, pad=3, sn=sn, sn_style=parametrization))
                >> activation(act)
-  sep_conv_3 = conv(filters, k=3, pad=1, groups=filters, sn=sn) >> conv(filters, k=1, sn=sn) >> activation(act)
-  sep_conv_5 = conv(filters, k=5, pad=2, groups=filters, sn=sn) >> conv(filters, k=1, sn=sn) >> activation(act)
-  sep_conv_7 = conv(filters, k=7, pad=3, groups=filters, sn=sn) >> conv(filters, k=1, sn=sn) >> activation(act)
+  sep_conv_3 = conv(filters, k=3, pad=1, groups=filters, sn=sn, sn_style=parametrization)
+               >> conv(filters, k=1, sn=sn, sn_style=parametrization) >> activation(act)
+  sep_conv_5 = conv(filters, k=5, pad=2, groups=filters, sn=sn, sn_style=parametrization)
+               >> conv(filters, k=1, sn=sn, sn_style=parametrization) >> activation(act)
+  sep_conv_7 = conv(filters, k=7, pad=3, groups=filters, sn=sn, sn_style=parametrization)
+               >> conv(filters, k=1, sn=sn, sn_style=parametrization) >> activation(act)
 }
 
 network actor(features: [repr_dim]) -> [action_dim] {
@@ -65,7 +75,7 @@ network actor(features: [repr_dim]) -> [action_dim] {
   param sn: [off, on]            # spectral norm for policy0..3 (not the trunk, not the head)
 
   trunk = features >> linear(feature_dim) >> layernorm >> activation(trunk_act)
-  policy0 = trunk >> linear(hidden, sn=sn) >> activation(act0)
+  policy0 = trunk >> linear(hidden, sn=sn, sn_style=parametrization) >> activation(act0)
   h = policy0 >> policy1 >> policy2 >> policy3
   mean = h >> linear(action_dim) >> tanh
   return mean
@@ -81,7 +91,7 @@ block QNet[D](sn, x: [D]) -> [1] {
   param act3: ACT
   param act0: ACT
 
-  layer0 = x >> linear(hidden, sn=sn) >> activation(act0)
+  layer0 = x >> linear(hidden, sn=sn, sn_style=parametrization) >> activation(act0)
   h = layer0 >> layer1 >> layer2 >> layer3
   head = h >> linear(1)
   return head
@@ -108,7 +118,8 @@ network encoder(obs: [3 * frames, obs_size, obs_size]) -> [repr_dim] {
   param act3: ACT
   param sn: [off, on]            # spectral norm for the whole encoder
 
-  convnet0 = obs >> scale(mul=1 / 255, add=-0.5) >> conv(filters, k=3, stride=2, sn=sn) >> activation(act0)
+  convnet0 = obs >> scale(mul=1 / 255, add=-0.5) >> conv(filters, k=3, stride=2, sn=sn, sn_style=parametrization)
+             >> activation(act0)
   h = convnet0 >> convnet1 >> convnet2 >> convnet3
   return h >> flatten
 }

@@ -19,9 +19,11 @@ init conv = orthogonal(gain=relu, bias=0)
 # A searchable 1024 -> 1024 layer of the actor or a Q network.
 options LINEAR4(act, sn): [hidden] -> [hidden] {
   id          = identity
-  linear      = linear(hidden, sn=sn) >> activation(act)
-  residual_05 = residual(layernorm >> linear(hidden // 2, sn=sn) >> activation(act) >> linear(hidden, sn=sn))
-  residual_2  = residual(layernorm >> linear(2 * hidden, sn=sn) >> activation(act) >> linear(hidden, sn=sn))
+  linear      = linear(hidden, sn=sn, sn_style=parametrization) >> activation(act)
+  residual_05 = residual(layernorm >> linear(hidden // 2, sn=sn, sn_style=parametrization) >> activation(act)
+                         >> linear(hidden, sn=sn, sn_style=parametrization))
+  residual_2  = residual(layernorm >> linear(2 * hidden, sn=sn, sn_style=parametrization) >> activation(act)
+                         >> linear(hidden, sn=sn, sn_style=parametrization))
 }
 
 network actor(features: [repr_dim]) -> [action_dim] {
@@ -37,7 +39,7 @@ network actor(features: [repr_dim]) -> [action_dim] {
   param sn: [off, on]            # spectral norm for policy0..3 (not the trunk, not the head)
 
   trunk = features >> linear(feature_dim) >> layernorm >> activation(trunk_act)
-  policy0 = trunk >> linear(hidden, sn=sn) >> activation(act0)
+  policy0 = trunk >> linear(hidden, sn=sn, sn_style=parametrization) >> activation(act0)
   h = policy0 >> policy1 >> policy2 >> policy3
   mean = h >> linear(action_dim) >> tanh
   return mean
@@ -53,7 +55,7 @@ block QNet[D](sn, x: [D]) -> [1] {
   param act3: ACT
   param act0: ACT
 
-  layer0 = x >> linear(hidden, sn=sn) >> activation(act0)
+  layer0 = x >> linear(hidden, sn=sn, sn_style=parametrization) >> activation(act0)
   h = layer0 >> layer1 >> layer2 >> layer3
   head = h >> linear(1)
   return head

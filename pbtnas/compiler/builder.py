@@ -111,6 +111,10 @@ class Builder:
                 in_shape = tuple(_dim_value(d, numeric) for d in entry["in"])
                 module = spec.build(in_shape, args)
                 self._initialise(module, spec.init_kind)
+                for part in module.modules():  # state derived from the initial weights (spectral-norm warm-up)
+                    hook = getattr(part, "after_init", None)
+                    if callable(hook):
+                        hook()
                 _attach(model, entry["path"], module)
                 made[entry["path"]] = module
             for net in self.a["networks"]:

@@ -7,34 +7,68 @@ import torch.nn.functional as F
 from torch import nn
 
 
+SN_STYLES = ("hook", "parametrization")
+# torch.nn.utils.parametrizations.spectral_norm runs 15 iterations when it is made, and registering it runs the
+# parametrization once more (a training-mode forward: one more iteration) to check its output; the reference's
+# switchable wrapper returns the weight untouched when off, so that check iterates only when SN is on.
+SN_WARMUP_ITERATIONS = 15
+
+
 class SpectralNormMixin:
     """Spectral norm whose parameter names do not depend on whether it is switched on.
 
     A gene can switch spectral norm on and off (the RL spaces), and mixing copies weights by key, so the keys must be
-    the same either way: `weight`, `bias`, and buffers `sn_u`, `sn_v` (one power-iteration step per training
-    forward, as in Miyato et al. and torch's own implementation). When off, the buffers are carried but unused.
+    the same either way: `weight`, `bias`, and buffers `sn_u`, `sn_v`. When off, the buffers are carried but unused.
+
+    One power-iteration step per training forward, in one of torch's two orders (``style``):
+
+    * ``hook`` (torch.nn.utils.spectral_norm, which the GAN reference code uses): v = W^T u, then u = W v, from
+      random unit vectors;
+    * ``parametrization`` (torch.nn.utils.parametrizations.spectral_norm, which the RL reference code uses):
+      u = W v, then v = W^T u, and a warm-up when the layer is made (:meth:`warm_up_sn`; the builder calls it after
+      the initialisation, so the vectors belong to the weights the layer starts with).
     """
 
     sn_enabled: bool
+    sn_style: str
 
-    def _init_sn(self, enabled: bool) -> None:
+    def _init_sn(self, enabled: bool, style: str = "hook") -> None:
+        if style not in SN_STYLES:
+            raise ValueError(f"spectral-norm style must be one of {SN_STYLES}, got {style!r}")
         self.sn_enabled = enabled
+        self.sn_style = style
         w = self.weight.detach().reshape(self.weight.shape[0], -1)
         u = F.normalize(torch.randn(w.shape[0]), dim=0, eps=1e-12)
         v = F.normalize(torch.randn(w.shape[1]), dim=0, eps=1e-12)
         self.register_buffer("sn_u", u)
         self.register_buffer("sn_v", v)
 
+    @torch.no_grad()
+    def _power_iteration(self, w: torch.Tensor, iterations: int) -> None:
+        for _ in range(iterations):
+            if self.sn_style == "parametrization":
+                self.sn_u.copy_(F.normalize(w.mv(self.sn_v), dim=0, eps=1e-12))
+                self.sn_v.copy_(F.normalize(w.t().mv(self.sn_u), dim=0, eps=1e-12))
+            else:
+                self.sn_v.copy_(F.normalize(w.t().mv(self.sn_u), dim=0, eps=1e-12))
+                self.sn_u.copy_(F.normalize(w.mv(self.sn_v), dim=0, eps=1e-12))
+
+    def warm_up_sn(self) -> None:
+        """The parametrization style's start on the current weight: 16 iterations when SN is on, 15 when off (see
+        SN_WARMUP_ITERATIONS). The hook style starts from the random vectors, so nothing happens."""
+        if self.sn_style == "parametrization":
+            iterations = SN_WARMUP_ITERATIONS + (1 if self.sn_enabled else 0)
+            self._power_iteration(self.weight.detach().reshape(self.weight.shape[0], -1), iterations)
+
+    def after_init(self) -> None:
+        self.warm_up_sn()
+
     def normalized_weight(self) -> torch.Tensor:
         if not self.sn_enabled:
             return self.weight
         w = self.weight.reshape(self.weight.shape[0], -1)
         if self.training:
-            with torch.no_grad():
-                v = F.normalize(w.t().mv(self.sn_u), dim=0, eps=1e-12)
-                u = F.normalize(w.mv(v), dim=0, eps=1e-12)
-                self.sn_u.copy_(u)
-                self.sn_v.copy_(v)
+            self._power_iteration(w.detach(), 1)
         # Clones, as torch's spectral_norm does: the buffers are updated in place by the next training forward,
         # which must not invalidate the graph of this one (a discriminator sees real and fake batches in turn).
         sigma = torch.dot(self.sn_u.clone(), w.mv(self.sn_v.clone()))
@@ -42,18 +76,18 @@ class SpectralNormMixin:
 
 
 class SNConv2d(SpectralNormMixin, nn.Conv2d):
-    def __init__(self, *args, sn: bool, **kwargs):
+    def __init__(self, *args, sn: bool, sn_style: str = "hook", **kwargs):
         super().__init__(*args, **kwargs)
-        self._init_sn(sn)
+        self._init_sn(sn, sn_style)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(x, self.normalized_weight(), self.bias)
 
 
 class SNLinear(SpectralNormMixin, nn.Linear):
-    def __init__(self, *args, sn: bool, **kwargs):
+    def __init__(self, *args, sn: bool, sn_style: str = "hook", **kwargs):
         super().__init__(*args, **kwargs)
-        self._init_sn(sn)
+        self._init_sn(sn, sn_style)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.normalized_weight(), self.bias)

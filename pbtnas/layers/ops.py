@@ -202,24 +202,29 @@ def _build_conv(shape, a):
               bias=_bool(a["bias"]))
     if a["sn"] is None:
         return nn.Conv2d(shape[0], a["out"], **kw)
-    return M.SNConv2d(shape[0], a["out"], sn=_bool(a["sn"]), **kw)
+    return M.SNConv2d(shape[0], a["out"], sn=_bool(a["sn"]), sn_style=a["sn_style"], **kw)
 
 
 def _build_linear(shape, a):
     if a["sn"] is None:
         return nn.Linear(shape[0], a["out"], bias=_bool(a["bias"]))
-    return M.SNLinear(shape[0], a["out"], bias=_bool(a["bias"]), sn=_bool(a["sn"]))
+    return M.SNLinear(shape[0], a["out"], bias=_bool(a["bias"]), sn=_bool(a["sn"]), sn_style=a["sn_style"])
 
 
 _SN = ArgSpec("sn", "bool", None)
+# Which of torch's two spectral norms to reproduce (modules.SpectralNormMixin): the GAN reference code uses the hook
+# one, the RL reference code the parametrization one (another power-iteration order, 15 warm-up iterations).
+_SN_STYLE = ArgSpec("sn_style", "choice", "hook", M.SN_STYLES)
 _BIAS = ArgSpec("bias", "bool", "on")
 _MODES = ("nearest", "bilinear")
 
 for _spec in [
     OpSpec("conv", (ArgSpec("out", "dim"), ArgSpec("k", "int", 1), ArgSpec("stride", "int", 1),
-                    ArgSpec("pad", "int", 0), ArgSpec("dilation", "int", 1), ArgSpec("groups", "int", 1), _BIAS, _SN),
+                    ArgSpec("pad", "int", 0), ArgSpec("dilation", "int", 1), ArgSpec("groups", "int", 1), _BIAS, _SN,
+                    _SN_STYLE),
            _conv_shape, lambda s, a: [s[0], as_dim(a["out"])], _build_conv, "conv",
-           "2-d convolution [C,H,W] -> [out, H', W']; `sn=on` (or a gene) adds spectral norm"),
+           "2-d convolution [C,H,W] -> [out, H', W']; `sn=on` (or a gene) adds spectral norm (`sn_style`: "
+           "`hook` or `parametrization`, the order of torch's two implementations)"),
     OpSpec("conv_transpose", (ArgSpec("out", "dim"), ArgSpec("k", "int", 1), ArgSpec("stride", "int", 1),
                               ArgSpec("pad", "int", 0), ArgSpec("output_pad", "int", 0),
                               ArgSpec("dilation", "int", 1), ArgSpec("groups", "int", 1), _BIAS),
@@ -227,7 +232,7 @@ for _spec in [
            lambda s, a: nn.ConvTranspose2d(s[0], a["out"], a["k"], a["stride"], a["pad"], a["output_pad"],
                                            a["groups"], _bool(a["bias"]), a["dilation"]),
            "conv_transpose", "transposed 2-d convolution"),
-    OpSpec("linear", (ArgSpec("out", "dim"), _BIAS, _SN), _linear_shape,
+    OpSpec("linear", (ArgSpec("out", "dim"), _BIAS, _SN, _SN_STYLE), _linear_shape,
            lambda s, a: [s[0], as_dim(a["out"])], _build_linear, "linear", "fully connected [F] -> [out]"),
     OpSpec("batchnorm", (), _batchnorm_shape, lambda s, a: [s[0]], lambda s, a: nn.BatchNorm2d(s[0]), "batchnorm",
            "batch normalisation over channels of [C, H, W]"),
