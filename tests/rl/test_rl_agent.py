@@ -83,3 +83,63 @@ def test_exploration_then_policy_actions() -> None:
     random_actions = np.stack([agent.act(obs, 5, eval_mode=False, rng=rng) for _ in range(200)])
     assert random_actions.min() < -0.9 and random_actions.max() > 0.9  # uniform in [-1, 1] while exploring
     assert not agent.should_update(1998) and agent.should_update(2000) and not agent.should_update(2001)
+
+
+def _sn_agent() -> Agent:
+    """A drqv2_state agent with spectral norm on in the actor and both Q networks, every layer a linear one."""
+    from pathlib import Path
+
+    from pbtnas.compiler import compile_space
+
+    space = compile_space(Path(__file__).resolve().parents[2] / "spaces" / "drqv2_state.nas",
+                          {"hidden": "16", "state_dim": "5", "action_dim": "2"})
+    genome = [g.options.index("on") if "sn" in g.name else 1 for g in space.genes]  # option 1: linear / a value
+    return Agent(space.build(space.validate(genome), seed=0), AgentConfig(batch_size=8, aug_pad=0))
+
+
+def _sn_vectors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in module.state_dict().items() if k.endswith(("sn_u", "sn_v"))}
+
+
+def _state_batch(rng: np.random.Generator, b: int = 8) -> dict[str, np.ndarray]:
+    return {
+        "obs": rng.normal(size=(b, 5)).astype(np.float32),
+        "next_obs": rng.normal(size=(b, 5)).astype(np.float32),
+        "action": rng.uniform(-1, 1, (b, 2)).astype(np.float32),
+        "reward": rng.uniform(0, 1, (b, 1)).astype(np.float32),
+        "discount": np.full((b, 1), 0.99, np.float32),
+    }
+
+
+def test_acting_runs_no_power_iteration_and_keeps_train_mode() -> None:
+    agent = _sn_agent()
+    before = _sn_vectors(agent.model)
+    assert len(before) > 10
+    rng = np.random.default_rng(0)
+    for step in (0, 5000):  # exploring and acting with the policy
+        agent.act(rng.normal(size=5).astype(np.float32), step, eval_mode=False, rng=rng)
+    after = _sn_vectors(agent.model)
+    assert all(torch.equal(after[k], before[k]) for k in before)  # acting is in eval mode, as the reference
+    assert agent.model.training
+    agent.update(_state_batch(rng), step=5000)
+    moved = _sn_vectors(agent.model)
+    assert any(not torch.equal(moved[k], before[k]) for k in before if k.startswith("actor."))
+
+
+def test_soft_update_moves_parameters_only_and_the_target_iterates_its_own_vectors() -> None:
+    agent = _sn_agent()
+    rng = np.random.default_rng(1)
+    agent.update(_state_batch(rng), step=5000)
+    target_vectors = _sn_vectors(agent.target)
+    critic_vectors = _sn_vectors(agent.model.critic)
+    assert any(not torch.equal(target_vectors[k], critic_vectors[k]) for k in target_vectors)
+    params = {k: p.clone() for k, p in agent.target.named_parameters()}
+    agent.soft_update()
+    assert all(torch.equal(v, agent.target.state_dict()[k]) for k, v in target_vectors.items())  # not copied
+    critic = dict(agent.model.critic.named_parameters())
+    for k, p in agent.target.named_parameters():
+        torch.testing.assert_close(p, (1 - agent.config.tau) * params[k] + agent.config.tau * critic[k],
+                                   rtol=0, atol=1e-7)
+    # the target's own forward (training mode, in the critic update) is what moves its vectors
+    agent.update(_state_batch(rng), step=5002)
+    assert any(not torch.equal(agent.target.state_dict()[k], v) for k, v in target_vectors.items())

@@ -129,10 +129,19 @@ class Agent:
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, step: int, *, eval_mode: bool, rng: np.random.Generator) -> np.ndarray:
-        """The action for one observation: the mean when evaluating; uniform random while exploring; else noisy."""
+        """The action for one observation: the mean when evaluating; uniform random while exploring; else noisy.
+
+        The networks act in eval mode, also while training (as the reference's ``utils.eval_mode``): spectral
+        norm then uses its vectors without a power iteration, which happens only in updates.
+        """
         c = self.config
-        features = self.model.encoder(self._obs_tensor(obs)[None])
-        mean = self.model.actor(features)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            features = self.model.encoder(self._obs_tensor(obs)[None])
+            mean = self.model.actor(features)
+        finally:
+            self.model.train(was_training)
         if eval_mode:
             return mean[0].cpu().numpy().astype(np.float32)
         if step < c.num_expl_steps:
@@ -160,11 +169,11 @@ class Agent:
         action, reward, discount = (self._obs_tensor(batch[k]) for k in ("action", "reward", "discount"))
         std = linear_stddev(step, c.stddev_init, c.stddev_final, c.stddev_duration)
 
-        # next_obs first: a training-mode forward through spectral norm updates its u/v buffers in place, which would
-        # invalidate the graph of an earlier forward that still has to be differentiated
+        # obs, then next_obs, as the reference (each training forward is one power iteration of the encoder's
+        # spectral norm; sigma uses clones of the vectors, so the second forward leaves the first one's graph intact)
+        features = m.encoder(obs)
         with torch.no_grad():
             next_features = m.encoder(next_obs)
-        features = m.encoder(obs)
         with torch.no_grad():
             next_action = noisy_action(m.actor(next_features), std, c.stddev_clip, self.generator)
             tq1, tq2 = self.target(next_features, next_action)
@@ -202,10 +211,9 @@ class Agent:
 
     @torch.no_grad()
     def soft_update(self) -> None:
-        """target <- (1 - tau) target + tau critic for parameters; buffers (spectral-norm u, v) are copied, since
-        an average of unit vectors is not one."""
+        """target <- (1 - tau) target + tau critic, for parameters only (DrQ-v2's and the reference's
+        ``soft_update_params``). Buffers stay the target's own: its spectral-norm vectors follow its own weights
+        through the power iteration of its training-mode forwards in the critic update."""
         tau = self.config.tau
         for tp, p in zip(self.target.parameters(), self.model.critic.parameters(), strict=True):
             tp.lerp_(p, tau)
-        for tb, b in zip(self.target.buffers(), self.model.critic.buffers(), strict=True):
-            tb.copy_(b)
