@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["MutationKind", "MutationPlan", "draw_mutation", "searl_weight_mutation"]
+from pbtnas.tasks.base import MemberState
+
+__all__ = ["MutationKind", "MutationPlan", "draw_mutation", "searl_mutate_state", "searl_weight_mutation"]
 
 MutationKind = Literal["copy", "weights", "architecture"]
 KINDS: tuple[MutationKind, ...] = ("copy", "weights", "architecture")
@@ -69,3 +72,19 @@ def searl_weight_mutation(model: dict[str, Tensor], seed: int) -> dict[str, Tens
         w = torch.where(normal, w + noise * (0.1 * w).abs(), w)
         out[key] = w.clamp(-1e6, 1e6)
     return out
+
+
+def searl_mutate_state(state: MemberState, seed: int, shadows: Iterable[str] = ()) -> MemberState:
+    """The weight mutation of a member: its model and the ``shadows`` the task keeps as part of the model (the RL
+    target critic: the reference's checkpoint holds it in the model's state dict, so its mutation draws from the
+    target's tensors too; the GAN's EMA generator is kept apart there and is not mutated). One draw over all of
+    them, as one state dict; a shadow's tensors are labelled ``name/key``."""
+    names = [n for n in shadows if n in state["shadows"]]
+    flat = dict(state["model"])
+    for name in names:
+        flat.update({f"{name}/{k}": v for k, v in state["shadows"][name].items()})
+    out = searl_weight_mutation(flat, seed)
+    new_shadows = dict(state["shadows"])
+    for name in names:
+        new_shadows[name] = {k: out[f"{name}/{k}"] for k in state["shadows"][name]}
+    return {**state, "model": {k: out[k] for k in state["model"]}, "shadows": new_shadows}

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from pbtnas.engine.mixing import mix_states, replace_layers
-from pbtnas.engine.mutation import searl_weight_mutation
+from pbtnas.engine.mutation import searl_mutate_state
 from pbtnas.engine.raycluster import current_node_id
 from pbtnas.engine.statedict import ShrinkPerturb, renormalize_sn, shrink_perturb_tensor
 from pbtnas.tasks.base import MemberFailed, MemberState
@@ -201,17 +201,29 @@ class MemberRunner:
         if kind == "copy":
             return base
         if kind == "weights":
-            return {**base, "model": searl_weight_mutation(base["model"], seed)}
+            return searl_mutate_state(base, seed, self._shadows_in_model())
         assert gene is not None
         return replace_layers(self.space, base, self._fresh(child_values, seed), [gene])
+
+    def _shadows_in_model(self) -> tuple[str, ...]:
+        # Shadows that whole-model weight operations treat as part of the model (Task.shadows_in_model).
+        return tuple(getattr(self.task, "shadows_in_model", ()) or ())
 
     def perturb_all(
         self, state: MemberState, values: list[int], shrink_perturb: tuple[float, float], seed: int
     ) -> MemberState:
-        """Random search + shrink-perturb (reference §4.6): the whole model against a fresh network of its own
-        genome; shadows and optimizer moments are kept."""
+        """Random search + shrink-perturb (the authors' ``shrink_perturb_always``): the whole model against a fresh
+        network of its own genome, and so are the shadows the task keeps as part of the model (the RL target
+        critic, against the fresh critic: a fresh agent's target is a copy of its critic); other shadows (a GAN's
+        EMA generator) and optimizer moments are kept."""
         fresh = self._fresh(values, seed)
         sp = ShrinkPerturb(*shrink_perturb)
         model = {k: shrink_perturb_tensor(v, fresh[k], sp) for k, v in state["model"].items()}
         renormalize_sn(model)
-        return {**state, "model": model}
+        shadows = dict(state["shadows"])
+        for name in self._shadows_in_model():
+            if name in shadows:
+                shadow = {k: shrink_perturb_tensor(v, fresh[k], sp) for k, v in shadows[name].items()}
+                renormalize_sn(shadow)
+                shadows[name] = shadow
+        return {**state, "model": model, "shadows": shadows}

@@ -30,7 +30,7 @@ from torch import nn
 
 from pbtnas.tasks.base import MemberFailed, MemberState
 from pbtnas.tasks.rl.agent import Agent, AgentConfig
-from pbtnas.tasks.rl.buffers import ReplayClient, ReplayRegistry
+from pbtnas.tasks.rl.buffers import ReplayRegistry
 from pbtnas.tasks.rl.env import DMCEnv, make_env
 from pbtnas.tasks.rl.options import RLOptions
 from pbtnas.tasks.rl.replay import EpisodeBuilder, NotEnoughData, ReplayConfig
@@ -96,6 +96,9 @@ class RLTask:
     # Members train from replay stores outside their states (a child forks its base's store as it was when the
     # step began; stores are freed a generation later), so steps stay synchronous: no survivor starts early.
     self_contained = False
+    # The target critic is part of the model for whole-model weight operations (random search + shrink-perturb,
+    # SEARL's weight mutation): the reference keeps critic_target in the model's state dict and applies them to it.
+    shadows_in_model = ("target",)
 
     def __init__(self, space: Any, options: RLOptions | dict[str, Any], workdir: Path | None) -> None:
         self.space = space
@@ -189,10 +192,6 @@ class RLTask:
         agent.target.load_state_dict(agent.model.critic.state_dict())
         meta = {"step": 0, "frames": 0, "episodes": 0, "epochs_done": 0}
         return self._state(agent, meta)
-
-    def replay_for(self, state: MemberState, start_epoch: int, seed: int) -> tuple[ReplayClient, dict[str, float]]:
-        """The replay store the member trains from (updates ``state["meta"]["replay"]``)."""
-        return self.registry.for_member(state["meta"], start_epoch, seed)
 
     def train(
         self, state: MemberState, genome: Any, start_epoch: int, end_epoch: int, seed: int
