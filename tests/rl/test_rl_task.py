@@ -52,13 +52,25 @@ def test_tiny_pixel_run_trains_evaluates_and_writes_a_video(tmp_path: Path) -> N
     state = roundtrip(state)  # plain tensors and JSON-able meta only
     assert state["meta"]["step"] == 100 and state["meta"]["frames"] == 200 and state["meta"]["episodes"] == 2
     assert metrics["updates"] == 25 and metrics["updates_skipped"] == 0  # steps 50, 52, ..., 98
-    assert np.isfinite(metrics["critic_loss"]) and metrics["train_return"] >= 0
+    assert np.isfinite(metrics["critic_loss"])
+    # train_return is the mean return of the call's finished episodes: recompute it from the rewards the store
+    # received (two episodes of 50 agent steps); cartpole pays at most 1 per frame, so at most 2 per agent step
+    rid = state["meta"]["replay"]["id"]
+    (store,) = [s for n, s in local_stores().items() if task.registry.run_key in n and n.endswith(f"/member-{rid}")]
+    data = store.export()
+    per_episode = [float(data["rewards"][data["ep_start"] == start].sum()) for start in np.unique(data["ep_start"])]
+    assert len(per_episode) == 2
+    assert metrics["train_return"] == pytest.approx(np.mean(per_episode), rel=1e-5)
+    assert 0 < metrics["train_return"] <= 2 * 50
     assert set(state["optim"]) == {k for k, v in task.space.build(None, 0).named_parameters()}
     # the global step continues: a second call neither explores uniformly again nor waits for seed steps
     state, metrics = task.train(state, None, 1, 2, seed=12)
     assert state["meta"]["step"] == 200 and metrics["updates"] == 50
     fitness = task.evaluate(state, None, seed=5)
-    assert np.isfinite(fitness) and fitness >= 0
+    # the mean of the evaluation episodes (deterministic: the mean action, a seeded environment), within the bound
+    # of 2 per agent step of the 50-step episodes
+    assert fitness == pytest.approx(np.mean(task.evaluate_episodes(state, None, 5, 2)), rel=1e-6)
+    assert 0 < fitness <= 2 * 50
     videos = list((tmp_path / "videos").glob("*.gif"))
     assert len(videos) == 1 and videos[0].stat().st_size > 1000
     from PIL import Image

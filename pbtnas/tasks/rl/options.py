@@ -1,4 +1,8 @@
-"""The RL task's options and presets (reference/official-implementation.md §5.3).
+"""The RL task's options and presets.
+
+The ``paper`` preset holds the settings of the authors' RL runs (github.com/AwesomeLemon/PBT-NAS at commit 5a27434,
+``configs/main/{quadrun,walkerrun,humanrun}_*.yml``, which keep DrQ-v2's own defaults for everything they do not
+set); docs/rl.md, "Presets", lists them.
 
 A preset fills every field the user did not give: ``RLOptions(preset="paper", env="walker_run")`` has batch 512,
 1-step returns and a shared 1e6 replay, while ``RLOptions(preset="paper", env="walker_run", batch_size=256)`` keeps
