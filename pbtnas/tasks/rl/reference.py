@@ -4,7 +4,8 @@ Same interfaces as a compiled spaces/drqv2.nas model (``encoder``, ``actor``, ``
 0..255 pixels [B, 9, 84, 84] (or a state vector), the actor returns the tanh mean, the critic (q1, q2). Layer
 sizes follow the DrQ-v2 paper: four 3x3 convs with 32 channels (the first with stride 2, no padding, so 32x35x35),
 trunk Linear -> LayerNorm -> tanh to ``feature_dim``, two hidden layers of ``hidden`` units in the actor and in
-each Q network. Orthogonal init as in the reference (§2.7).
+each Q network. Orthogonal init as DrQ-v2 and the authors' copy of its networks
+(github.com/AwesomeLemon/PBT-NAS @5a27434, `models/rl/drqv2_nets_original.py`, `utils/rl.py` `weight_init_rl`).
 """
 
 from __future__ import annotations
