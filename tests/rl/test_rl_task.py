@@ -46,6 +46,8 @@ def test_registry_names_the_task() -> None:
 
 def test_tiny_pixel_run_trains_evaluates_and_writes_a_video(tmp_path: Path) -> None:
     task = RLTask(DoubleSpace(action_dim=1), TINY_PIXELS, tmp_path)
+    # stores in this process (not Ray actors, should another test have started Ray), so the test can read them
+    task.registry = ReplayRegistry(task.registry.run_key, task.replay_config, shared=False, use_ray=False)
     state = task.new_member(None, seed=3)
     assert set(state["shadows"]["target"]) == {k for k in state["model"] if k.startswith("critic.")}
     state, metrics = task.train(roundtrip(state), None, 0, 1, seed=11)
