@@ -5,8 +5,8 @@ an architecture mutation of one gene to another value whose layers get fresh wei
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
