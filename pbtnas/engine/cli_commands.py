@@ -142,11 +142,15 @@ def search_command(
 def soup_command(
     run_dir: Path = typer.Argument(..., help="a finished run directory"),
     target: Optional[str] = typer.Option(None, help="average only this network (e.g. encoder)"),
-    name: Optional[str] = typer.Option(None, help="output folder in the run  [default: soup or soup_<target>]"),
+    name: Optional[str] = typer.Option(
+        None, help="output folder in the run  [default: soup, soup_best_ever, + _<target>]"),
+    population: str = typer.Option(
+        "final", help="final: the last population; best_ever: the population of the best-ever step (the paper's "
+                      "GAN soups; kept by keep_best_ever_population)"),
 ) -> None:
-    """Greedy model soup of the final members that share the best genome (paper §5.5)."""
+    """Greedy model soup of the members that share the best genome (paper §5.5)."""
     try:
-        info = soup(run_dir, target, name)
+        info = soup(run_dir, target, name, population)
     except UserError as err:
         _fail(str(err))
         return
