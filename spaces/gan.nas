@@ -14,8 +14,8 @@
 #          after cell 2. The genome and the schema hash are the same either way; only the projections differ.
 #
 # Decisions where the reference code has quirks (see docs/spaces.md):
-# - the skip-in contributions are added out of place; the reference adds them in place, which also changes the
-#   upsampled node when a cell's node 2 is an identity alias of it (an accident of AdversarialNAS's code);
+# - the skip-in contributions are added out of place; the reference adds them in place onto node 2, which is always
+#   a new tensor there (each edge returns a `sum`), so the two give the same result;
 # - ConvTranspose layers get the same xavier initialisation as convolutions (the reference's name test misses them).
 
 space gan
