@@ -302,7 +302,10 @@ def soup(run_dir: Path, target: str | None = None, name: str | None = None,
         raise UserError(f"--population must be one of {', '.join(SOUP_POPULATIONS)}, not {population!r}")
     default = "soup" if population == "final" else "soup_best_ever"
     try:  # checked first: the soup folder must stay inside the run directory
-        folder = safe_name(name, "--name") if name is not None else (default if target is None else f"{default}_{target}")
+        if name is not None:
+            folder = safe_name(name, "--name")
+        else:
+            folder = default if target is None else f"{default}_{target}"
     except UnsafeName as err:
         raise UserError(str(err)) from None
     run = RunDir(run_dir)
