@@ -33,10 +33,13 @@ ACTION_DIM = {"quadruped": "12", "walker": "6", "humanoid": "21"}
 
 
 def gan_setting(space: str, data: str, tiny: bool) -> dict[str, Any]:
+    # The authors' Gan-on-STL-10 configs (stl_easy_*) use their STL projection layout (`if_stl_projections`); their
+    # GanHard STL configs do not (the projections are searched there). The tiny twin keeps the layout.
+    layout = {"stl_projections": "on"} if space == "gan" and data == "stl10" else {}
     if tiny:
-        return {"space": f"spaces/{space}.nas", "task": "gan", "overrides": dict(TINY_GAN_SET),
+        return {"space": f"spaces/{space}.nas", "task": "gan", "overrides": {**TINY_GAN_SET, **layout},
                 "task_options": {"preset": "tiny", "data": "digits"}, "population": 8, "epochs": 6, "step": 2}
-    overrides = {"gf_dim": "270", "bottom_width": "6"} if data == "stl10" else {}
+    overrides = {"gf_dim": "270", "bottom_width": "6", **layout} if data == "stl10" else {}
     return {"space": f"spaces/{space}.nas", "task": "gan", "overrides": overrides,
             "task_options": {"preset": "paper", "data": data, "data_root": "data"},
             "population": 24, "epochs": 300, "step": 10,
@@ -96,7 +99,8 @@ def cells() -> list[tuple[str, str, dict[str, Any], str]]:
                 ("stl10_ganhard", lambda t: gan_setting("ganhard", "stl10", t), "GanHard on STL-10 (Table 1)"),
                 ("quadruped_run", lambda t: rl_setting("quadruped_run", t), "Quadruped Run (Figure 3)"),
                 ("walker_run", lambda t: rl_setting("walker_run", t), "Walker Run (Figure 3)"),
-                ("humanoid_run", lambda t: rl_setting("humanoid_run", t), "Humanoid Run (Figure 3)")]
+                ("humanoid_run", lambda t: rl_setting("humanoid_run", t), "Humanoid Run (Figure 3)"),
+                ("stl10_gan", lambda t: gan_setting("gan", "stl10", t), "Gan on STL-10 (paper Appendix D)")]
     for kind in ("paper", "tiny"):
         tiny = kind == "tiny"
         for setting, make, what in settings:

@@ -7,12 +7,15 @@
 # Size: 151,263^3 = 3,460,972,340,748,447 ~ 3.46e15. The paper's text says 3.4e19; the authors' code (the product
 # of the option counts of these 21 genes) gives 3.46e15, and this file reproduces the code.
 #
-# CIFAR-10 (the defaults): gf_dim 256, bottom_width 4 -> 32x32 images.
-# STL-10:  pbtnas compile spaces/gan.nas --set gf_dim=270 --set bottom_width=6   (48x48 images)
+# CIFAR-10 (the defaults): gf_dim 256, bottom_width 4 -> 32x32 images; three projections, each of a third of z.
+# STL-10:  pbtnas compile spaces/gan.nas --set gf_dim=270 --set bottom_width=6 --set stl_projections=on
+#          (48x48 images). `stl_projections=on` is the authors' STL layout (their `if_stl_projections`, set by
+#          the stl_easy_* configs): two projections, each of half of z, into cell 1 and after cell 1, and none
+#          after cell 2. The genome and the schema hash are the same either way; only the projections differ.
 #
 # Decisions where the reference code has quirks (see docs/spaces.md):
-# - the skip-in contributions are added out of place; the reference adds them in place, which also changes the
-#   upsampled node when a cell's node 2 is an identity alias of it (an accident of AdversarialNAS's code);
+# - the skip-in contributions are added out of place; the reference adds them in place onto node 2, which is always
+#   a new tensor there (each edge returns a `sum`), so the two give the same result;
 # - ConvTranspose layers get the same xavier initialisation as convolutions (the reference's name test misses them).
 
 space gan
@@ -22,6 +25,8 @@ const gf_dim = 256
 const df_dim = 128
 const bottom_width = 4
 const img_size = bottom_width * 8
+const stl_projections = off                          # on: the STL-10 layout of the authors' code (see above)
+const z_part = latent_dim // (2 if stl_projections else 3)
 
 init conv = xavier_uniform(gain=1)
 init conv_transpose = xavier_uniform(gain=1)
@@ -66,19 +71,20 @@ block GenCell[H, W](x: [gf_dim, H, W], inject: [gf_dim, 2 * H, 2 * W]?) -> [gf_d
 }
 
 network generator(z: [latent_dim]) -> [3, img_size, img_size] {
-  # Fixed projections: part i of z -> the width where it is added.
-  l1 = z >> slice(0, latent_dim // 3) >> linear(bottom_width ** 2 * gf_dim)
+  # Fixed projections: part i of z -> the width where it is added. With `stl_projections` the third is not
+  # compiled at all (decided from the constant, so it has no weights).
+  l1 = z >> slice(0, z_part) >> linear(bottom_width ** 2 * gf_dim)
          >> reshape(gf_dim, bottom_width, bottom_width)
-  l2 = z >> slice(latent_dim // 3, 2 * (latent_dim // 3)) >> linear(4 * bottom_width ** 2 * gf_dim)
+  l2 = z >> slice(z_part, 2 * z_part) >> linear(4 * bottom_width ** 2 * gf_dim)
          >> reshape(gf_dim, 2 * bottom_width, 2 * bottom_width)
-  l3 = z >> slice(2 * (latent_dim // 3), 3 * (latent_dim // 3)) >> linear(16 * bottom_width ** 2 * gf_dim)
-         >> reshape(gf_dim, 4 * bottom_width, 4 * bottom_width)
+  l3 = (z >> slice(2 * z_part, 3 * z_part) >> linear(16 * bottom_width ** 2 * gf_dim)
+         >> reshape(gf_dim, 4 * bottom_width, 4 * bottom_width)) if not stl_projections
 
   cell1 = GenCell(x=l1)
   h1 = cell1 + l2
   skip_in2 = cell1.skip >> resize(4 * bottom_width, 4 * bottom_width, mode=bilinear) >> conv(gf_dim, k=1)
   cell2 = GenCell(x=h1, inject=skip_in2)
-  h2 = cell2 + l3
+  h2 = sum(cell2, l3)
   skip_in3a = cell1.skip >> resize(8 * bottom_width, 8 * bottom_width, mode=nearest) >> conv(gf_dim, k=1)
   skip_in3b = cell2.skip >> resize(8 * bottom_width, 8 * bottom_width, mode=nearest) >> conv(gf_dim, k=1)
   cell3 = GenCell(x=h2, inject=skip_in3a + skip_in3b)

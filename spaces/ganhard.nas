@@ -13,7 +13,9 @@
 # Decisions where the reference code has quirks (see docs/spaces.md):
 # - the discriminator block SUMS its two branches. The reference computes branch A + branch B and then overwrites
 #   the sum with branch A alone, so c2, c4, c6 and down1 get no gradient when both branches exist; the intent is
-#   clearly the sum, and this file implements it;
+#   clearly the sum, and this file implements it. It changes every genome: block 1's c0..c2 have no `none`, so
+#   both of its branches always exist. `--set sum_branches=off` gives the reference's behaviour exactly (branch A
+#   when it exists, else branch B; same genes and weights, branch B then dead compute);
 # - skip-ins are added out of place, and ConvTranspose layers get xavier initialisation (as in gan.nas).
 
 space ganhard
@@ -23,6 +25,7 @@ const gf_dim = 256
 const df_dim = 128
 const bottom_width = 4
 const img_size = bottom_width * 8
+const sum_branches = on                  # off: a discriminator block returns branch A alone, as the reference code
 
 init conv = xavier_uniform(gain=1)
 init conv_transpose = xavier_uniform(gain=1)
@@ -173,7 +176,8 @@ block DisBlock[C, H, W](entry: options, x: [C, H, W]) -> [df_dim, H, W] | [df_di
   a_out = a5 >> down0 if downsample and not down0 in [avg_pool_input, max_pool_input] else a5
   b_out = b6 >> down1 if downsample and not down1 in [avg_pool_input, max_pool_input] else b6
   # With neither branch, the block returns node 0 without downsampling; with no edge at all, its input.
-  return sum(a_out, b_out) ?? n0 ?? x
+  out = sum(a_out, b_out) if sum_branches else a_out ?? b_out
+  return out ?? n0 ?? x
 }
 
 network discriminator(x: [3, img_size, img_size]) -> [1] {

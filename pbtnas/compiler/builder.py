@@ -224,6 +224,8 @@ class _Specialiser:
         t = c["t"]
         if t == "gene_in":
             return self.genome[c["gene"]] in c["options"]
+        if t == "const":
+            return bool(c["value"])
         if t == "present":
             return self.env[c["var"]] is not None
         if t == "and":

@@ -270,7 +270,10 @@ class Elaborator:
         if decl.name in self.overrides:
             raw = self.overrides[decl.name]
             value = parse_override_value(raw)
-            default = self._static(decl.expr, Scope("", "", {}))
+            if isinstance(decl.expr, ast.Name) and decl.expr.id not in self.consts:
+                default: Any = decl.expr.id  # a name constant's default is its name, as below
+            else:
+                default = self._static(decl.expr, Scope("", "", {}))
             if default is not None and not _same_kind(default, value):
                 self.error("E0110", f"`--set {decl.name}={raw}` has the wrong type", None,
                            found=_kind_name(value), expected=_kind_name(default),
@@ -402,6 +405,15 @@ class Elaborator:
             return self._arith(expr, left, right)
         if isinstance(expr, ast.ListExpr):
             return [self._static(e, scope) for e in expr.items]
+        if isinstance(expr, ast.IfElse):  # `2 if stl_projections else 3`: a choice between values by constants
+            fixed = self._const_cond(expr.cond, scope)
+            if fixed is None:
+                return None
+            if fixed is _MIXED:
+                self.error("E0105", "a value chosen by a gene or a tensor is not allowed here", expr.cond.span,
+                           hint="conditions of values read constants only; choose between tensors instead")
+                return None
+            return self._static(expr.expr if fixed else expr.other, scope)
         self.error("E0105", "this expression is not allowed here", expr.span,
                    hint="layers, numbers, names and arithmetic on dimensions are allowed in this position")
         return None
@@ -1220,6 +1232,17 @@ class Elaborator:
                             alts.append(Alt(b.shape, g))
             return TVal(simplify(alts, self.n_options)), {"t": "otherwise", "a": left[1], "b": right[1]}
         if isinstance(expr, (ast.When, ast.IfElse)):
+            fixed = self._const_cond(expr.cond, scope)
+            if fixed is None:
+                return None
+            if fixed is not _MIXED:
+                # A condition on constants alone is decided here: only the chosen branch is elaborated, so the other
+                # creates no modules (a layout selected by `--set` has exactly its own weights, not a dead copy).
+                if fixed:
+                    return self._tensor(expr.expr, scope, counter, pending)
+                if isinstance(expr, ast.IfElse):
+                    return self._tensor(expr.other, scope, counter, pending)
+                return TVal.absent(), {"t": "absent"}
             cond = self._cond(expr.cond, scope)
             then = self._tensor(expr.expr, scope, counter, pending)
             other = self._tensor(expr.other, scope, counter, pending) if isinstance(expr, ast.IfElse) else None
@@ -1314,6 +1337,45 @@ class Elaborator:
         return "when " + " and ".join(parts) if parts else "for every genome"
 
     # -- conditions --------------------------------------------------------------------------------------------------
+    def _const_value(self, name: str, scope: Scope) -> Any:
+        """The value of `name` when it is a constant (or a block parameter bound to one), else _MIXED."""
+        v = self._lookup(name, scope)
+        if isinstance(v, Dim) and v.is_const:
+            return int(v.value) if v.value.denominator == 1 else float(v.value)
+        if isinstance(v, (str, float)) and not isinstance(v, bool):
+            return v
+        return _MIXED
+
+    def _const_cond(self, c: ast.Cond, scope: Scope) -> Any:
+        """True/False when `c` reads constants only, _MIXED when it reads a gene or a tensor, None on an error."""
+        if isinstance(c, ast.CondNot):
+            a = self._const_cond(c.operand, scope)
+            return a if a is None or a is _MIXED else not a
+        if isinstance(c, ast.CondBool):
+            a, b = self._const_cond(c.left, scope), self._const_cond(c.right, scope)
+            if a is None or b is None:
+                return None
+            if a is _MIXED or b is _MIXED:
+                return _MIXED
+            return (a and b) if c.op == "and" else (a or b)
+        value = self._const_value(c.name, scope)
+        if value is _MIXED:
+            return _MIXED
+        if isinstance(c, ast.CondName):
+            text = str(value).lower()
+            if text in BOOL_TRUE or text == "1":
+                return True
+            if text in BOOL_FALSE or text == "0":
+                return False
+            self.error("E0213", f"constant `{c.name}` is not on/off", c.span, found=f"`{value}`",
+                       expected="on or off", hint=f"set it with `--set {c.name}=on` or `=off`, or compare it: "
+                                                  f"`{c.name} == value`")
+            return None
+        values = c.values if isinstance(c, ast.CondIn) else [c.value]
+        wanted = {v.id if isinstance(v, ast.Name) else v.value for v in values}
+        hit = value in wanted or str(value) in {str(w) for w in wanted}
+        return (not hit) if isinstance(c, ast.CondEq) and c.negate else hit
+
     def _cond(self, c: ast.Cond, scope: Scope) -> tuple[list[Cube], list[Cube], Any] | None:
         if isinstance(c, ast.CondBool):
             a, b = self._cond(c.left, scope), self._cond(c.right, scope)
@@ -1329,6 +1391,12 @@ class Elaborator:
         target = scope.names.get(c.name)
         if target is _POISON:
             return None
+        fixed = self._const_cond(c, scope)
+        if fixed is None:
+            return None
+        if fixed is not _MIXED:  # a constant beside genes in `and`/`or`: true or false for every genome
+            return ([Cube()], [], {"t": "const", "value": True}) if fixed else \
+                ([], [Cube()], {"t": "const", "value": False})
         if isinstance(c, ast.CondName) and isinstance(target, (TensorRef, InstanceRef)):
             ref = target if isinstance(target, TensorRef) else target.nodes[""]
             t = [a.guard for a in ref.value.alts if a.shape is not None]
@@ -1544,6 +1612,7 @@ def _copy_slot(template: GeneDef, gene: GeneDef) -> None:
 
 _BAD = object()
 _POISON = object()  # a name whose declaration failed (already reported): its uses report nothing more
+_MIXED = object()  # a condition that reads a gene or a tensor: decided per genome, not at compile time
 _OP_TEXT = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%", "pow": "**", "pipe": ">>",
             "otherwise": "??"}
 

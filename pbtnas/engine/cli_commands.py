@@ -90,6 +90,10 @@ def search_command(
         None, "--overlap-steps/--no-overlap-steps",
         help="start a sure survivor's next step before its step's last member ends (same result)  [default: on]",
     ),
+    keep_best_ever_population: Optional[bool] = typer.Option(
+        None, "--keep-best-ever-population/--no-keep-best-ever-population",
+        help="keep the best-ever step's population for `pbtnas soup --population best_ever`  [default: on for gan]",
+    ),
     preset: Optional[str] = typer.Option(None, help="task preset: paper | tiny (also sets N, epochs, e_step)"),
     data: Optional[str] = typer.Option(None, help="gan: digits | cifar10 | stl10"),
     data_root: Optional[str] = typer.Option(None, "--data-root", help="gan: folder of the torchvision datasets"),
@@ -110,7 +114,7 @@ def search_command(
             "shrink_perturb": shrink_perturb, "mix_with_self": mix_with_self, "out": out, "address": address, "ray_bind": ray_bind,
             "workers": workers, "cpus_per_member": cpus_per_member, "gpus_per_member": gpus_per_member,
             "max_retries": max_retries, "progress": progress, "tensorboard": tensorboard,
-            "overlap_steps": overlap_steps,
+            "overlap_steps": overlap_steps, "keep_best_ever_population": keep_best_ever_population,
         }
         values = {k: v for k, v in values.items() if v is not None}
         if set_:
@@ -142,11 +146,15 @@ def search_command(
 def soup_command(
     run_dir: Path = typer.Argument(..., help="a finished run directory"),
     target: Optional[str] = typer.Option(None, help="average only this network (e.g. encoder)"),
-    name: Optional[str] = typer.Option(None, help="output folder in the run  [default: soup or soup_<target>]"),
+    name: Optional[str] = typer.Option(
+        None, help="output folder in the run  [default: soup, soup_best_ever, + _<target>]"),
+    population: str = typer.Option(
+        "final", help="final: the last population; best_ever: the population of the best-ever step (the paper's "
+                      "GAN soups; kept by keep_best_ever_population)"),
 ) -> None:
-    """Greedy model soup of the final members that share the best genome (paper §5.5)."""
+    """Greedy model soup of the members that share the best genome (paper §5.5)."""
     try:
-        info = soup(run_dir, target, name)
+        info = soup(run_dir, target, name, population)
     except UserError as err:
         _fail(str(err))
         return

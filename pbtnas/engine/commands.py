@@ -290,10 +290,22 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
         raise UserError(str(err)) from None
 
 
-def soup(run_dir: Path, target: str | None = None, name: str | None = None) -> dict[str, Any]:
-    """``pbtnas soup RUN``: a greedy soup of the final population's members that share the best genome."""
+SOUP_POPULATIONS = ("final", "best_ever")
+
+
+def soup(run_dir: Path, target: str | None = None, name: str | None = None,
+         population: str = "final") -> dict[str, Any]:
+    """``pbtnas soup RUN``: a greedy soup of the members that share the best genome, from the final population or
+    (``population="best_ever"``) from the population of the step with the best fitness of the run, as the paper's
+    GAN soups (Table 4)."""
+    if population not in SOUP_POPULATIONS:
+        raise UserError(f"--population must be one of {', '.join(SOUP_POPULATIONS)}, not {population!r}")
+    default = "soup" if population == "final" else "soup_best_ever"
     try:  # checked first: the soup folder must stay inside the run directory
-        folder = safe_name(name, "--name") if name is not None else ("soup" if target is None else f"soup_{target}")
+        if name is not None:
+            folder = safe_name(name, "--name")
+        else:
+            folder = default if target is None else f"{default}_{target}"
     except UnsafeName as err:
         raise UserError(str(err)) from None
     run = RunDir(run_dir)
@@ -316,13 +328,26 @@ def soup(run_dir: Path, target: str | None = None, name: str | None = None) -> d
     if target is not None and target not in space.networks:
         raise UserError(f"unknown network {target!r}; the space has: {', '.join(space.networks)}")
     try:
-        epoch = int(progress["epoch"])
-        members = [Member.from_json(d) for d in run.read_json(run.population_path(epoch))["members"]]
+        if population == "final":
+            epoch = int(progress["epoch"])
+            members = [Member.from_json(d) for d in run.read_json(run.population_path(epoch))["members"]]
+            load = lambda slot: load_state(run.checkpoint_path(epoch, slot))  # noqa: E731
+        else:
+            if not progress.get("best_ever"):
+                raise UserError(f"{run_dir} records no best-ever step")
+            epoch = int(progress["best_ever"]["epoch"])
+            raw, load = run.read_best_ever_population(epoch)
+            members = [Member.from_json(d) for d in raw]
+    except RunDirError as err:
+        raise UserError(str(err)) from None
     except (KeyError, TypeError, ValueError, OSError) as err:
-        raise UserError(f"{run.root}: the final population cannot be read ({type(err).__name__}: {err})") from None
-    healthy = [m for m in rank(members) if m.status == "ok" and m.fitness]
+        raise UserError(f"{run.root}: the {population} population cannot be read ({type(err).__name__}: {err})") \
+            from None
+    # Members evaluated at that epoch (the final population has no unevaluated children; a best-ever step's
+    # folder holds only evaluated members)
+    healthy = [m for m in rank(members) if m.status == "ok" and m.fitness and m.fitness[-1][0] == epoch]
     if not healthy:
-        raise UserError("no healthy member in the final population")
+        raise UserError(f"no healthy member in the {population} population")
     best = healthy[0]
     same = [m for m in healthy if m.genome == best.genome]
     task_cls = get_task(cfg.task)
@@ -330,7 +355,7 @@ def soup(run_dir: Path, target: str | None = None, name: str | None = None) -> d
     genome = space.validate(list(best.genome))
     seed = derive_seed(cfg.seed, Purpose.SOUP)
     try:
-        states = [load_state(run.checkpoint_path(epoch, m.slot)) for m in same]
+        states = [load(m.slot) for m in same]
     except CheckpointError as err:
         raise UserError(str(err)) from None
     t0 = time.perf_counter()
@@ -343,6 +368,8 @@ def soup(run_dir: Path, target: str | None = None, name: str | None = None) -> d
         "candidates": [m.uid for m in same],
         "trials": [{"uid": same[i].uid, "fitness": f, "kept": k} for i, f, k in result.trials],
         "target": target,
+        "population": population,
+        "epoch": epoch,
         "seconds": time.perf_counter() - t0,
     }
     run.write_best(folder, model, space.to_json_genome(genome), info)

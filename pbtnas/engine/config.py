@@ -68,6 +68,11 @@ class SearchConfig(BaseModel):
     overlap_steps: bool = Field(
         True, description="start a member's next step as soon as it is sure to survive the selection (same result)"
     )
+    keep_best_ever_population: bool | None = Field(
+        None, description="keep every member's checkpoint of the step with the best fitness so far in "
+                          "RUN/best_ever_population (for `pbtnas soup --population best_ever`); default: on for "
+                          "the gan task, as the reference keeps it for GAN soups"
+    )
 
     @field_validator("shrink_perturb", mode="before")
     @classmethod
@@ -85,6 +90,11 @@ class SearchConfig(BaseModel):
             raise ValueError("mix_with_self is an ablation of pbtnas; use it with algorithm = 'pbtnas'")
         self.steps()  # validates the schedule
         return self
+
+    def keeps_best_ever_population(self) -> bool:
+        if self.keep_best_ever_population is not None:
+            return self.keep_best_ever_population
+        return self.task == "gan"
 
     def effective_shrink_perturb(self) -> ShrinkPerturb | None:
         if self.shrink_perturb is not None:

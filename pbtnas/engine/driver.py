@@ -177,6 +177,8 @@ class Driver:
         older = [e for e in self.run.step_epochs() if e < self.epoch]
         with self._persisting():  # a prune the killed run had begun: keep the resume step and the one before
             self.run.prune_checkpoints([self.epoch, *older[:1]])
+            # a best-ever population written by a step that was never committed goes; the committed one stays
+            self.run.prune_best_ever_population(self.best_ever["epoch"] if self.best_ever else None)
         for m in self.members:
             self.states[m.slot] = self.pool.put(load_state(self.run.checkpoint_path(self.epoch, m.slot)))
 
@@ -289,6 +291,7 @@ class Driver:
         outcomes = jobs.batch.wait()
         evaluated = self._record(step, outcomes)
         best_export = self._update_best_ever(step)
+        population_export = self._best_ever_population(step) if best_export is not None else None
         if self.cfg.tensorboard:  # before variation replaces members; written once the workers have the next step
             trained = [{"uid": m.uid, "genome": m.genome} for m in self.members]
         events: list[dict[str, Any]] = []
@@ -312,6 +315,11 @@ class Driver:
         try:
             if best_export is not None:
                 self._write_best("best_ever", *best_export)
+            if population_export is not None:
+                with self._persisting():
+                    members, refs = population_export
+                    self.run.write_best_ever_population(
+                        step.end, members, ((slot, self.pool.fetch(ref)) for slot, ref in sorted(refs.items())))
             with self._persisting():
                 staging = self.run.staging_dir(step.end)
                 for m in self.members:
@@ -390,6 +398,15 @@ class Driver:
             return None
         self.best_ever = {"fitness": fitness, "uid": best.uid, "epoch": step.end, "genome": list(best.genome)}
         return best, step.end, self.states[best.slot]
+
+    def _best_ever_population(self, step: Step) -> tuple[list[dict[str, Any]], dict[int, Any]] | None:
+        """The members evaluated at ``step`` and their states as trained, taken before variation replaces any
+        (the reference copies the step's checkpoints after it, so it keeps the children instead of the replaced
+        members; children are never evaluated, so they cannot be soup ingredients anyway)."""
+        if not self.cfg.keeps_best_ever_population():
+            return None
+        done = [m for m in self.members if m.status == "ok" and m.fitness and m.fitness[-1][0] == step.end]
+        return [m.to_json() for m in done], {m.slot: self.states[m.slot] for m in done}
 
     def _write_best(self, which: str, member: Member, epoch: int, state: Any = None) -> None:
         state = self.states[member.slot] if state is None else state
@@ -570,6 +587,7 @@ class Driver:
                 previous, self.committed = self.committed, epoch
                 self._committed_cond.notify_all()
             self.run.prune_checkpoints([epoch] if previous is None else [previous, epoch])
+            self.run.prune_best_ever_population(self.best_ever["epoch"] if self.best_ever else None)
             self.epoch = epoch
 
     def finish(self, wall: float) -> RunSummary:

@@ -16,6 +16,10 @@ Layout (``RUN`` = the run directory)::
     RUN/best/                        the best member of the final population: model.pt, genome.json, info.json,
                                      checksums.json
     RUN/best_ever/                   the best fitness seen at any step, same files
+    RUN/best_ever_population/epoch_EEEE/   every member of that step as trained (member_SS.pt, population.json,
+                                     checksums.json), when the run keeps it (keep_best_ever_population): the
+                                     ingredients of the best-ever soup. Only the folder of the committed best-ever
+                                     step survives a commit or a resume.
     RUN/log.txt                      the run's log
 """
 
@@ -453,6 +457,63 @@ class RunDir:
         history = self.read_json(self.lineage_path) if self.lineage_path.exists() else []
         state = {"progress": progress, "lineage_history": [h for h in history if h["epoch"] <= epoch]}
         return ResumePoint(epoch, {"epoch": epoch, "files": {}, "state": state}, legacy=True)
+
+    # the best-ever step's population ---------------------------------------------------------------------------
+    @property
+    def best_ever_population_root(self) -> Path:
+        return self.root / "best_ever_population"
+
+    def best_ever_population_dir(self, epoch: int) -> Path:
+        return self.best_ever_population_root / f"epoch_{epoch:04d}"
+
+    def write_best_ever_population(self, epoch: int, members: list[dict[str, Any]],
+                                   states: Iterable[tuple[int, Any]]) -> None:
+        """RUN/best_ever_population/epoch_EEEE/ as a unit (staging folder renamed into place). A folder of another
+        epoch is left alone here: it is the committed one until progress.json points at this step
+        (``prune_best_ever_population`` runs after the commit)."""
+        final = self.best_ever_population_dir(epoch)
+        staging = self.best_ever_population_root / f".epoch_{epoch:04d}.partial"
+        try:
+            if staging.exists():
+                shutil.rmtree(staging)
+            staging.mkdir(parents=True)
+        except OSError as err:
+            raise WriteError(staging, err) from err
+        files = {f"member_{slot:02d}.pt": save_state(staging / f"member_{slot:02d}.pt", state, sync_dir=False)
+                 for slot, state in states}  # one state in memory at a time: a paper-scale population is gigabytes
+        files["population.json"] = atomic_write_json(staging / "population.json", {"epoch": epoch, "members": members})
+        atomic_write_json(staging / CHECKSUMS_NAME, _sealed({"files": files}))
+        try:
+            _fsync_dir(staging)
+            if final.exists():  # written by a killed run for a step it never committed: stale
+                shutil.rmtree(final)
+            os.replace(staging, final)
+        except OSError as err:
+            raise WriteError(final, err) from err
+        _fsync_dir(final.parent)
+
+    def prune_best_ever_population(self, keep_epoch: int | None) -> None:
+        """Delete best-ever population folders other than ``keep_epoch``'s (and half-written ones); only after
+        progress.json names ``keep_epoch`` as the best-ever step."""
+        parent = self.best_ever_population_root
+        if not parent.exists():
+            return
+        for d in sorted(parent.iterdir()):
+            if d.is_dir() and (keep_epoch is None or d.name != f"epoch_{keep_epoch:04d}"):
+                shutil.rmtree(d, ignore_errors=True)
+
+    def read_best_ever_population(self, epoch: int) -> tuple[list[dict[str, Any]], Callable[[int], Any]]:
+        """(members as trained at ``epoch``, a loader of one slot's state), after checking every checksum;
+        RunDirError naming what is missing or damaged."""
+        folder = self.best_ever_population_dir(epoch)
+        if not folder.is_dir():
+            raise RunDirError(f"{_rel(folder, self.root)}: missing (the run did not keep its best-ever population: "
+                              "set keep_best_ever_population = true in the config of a new run)")
+        problems = verify_folder(folder)
+        if problems:
+            raise RunDirError(f"{_rel(folder, self.root)} is damaged:\n  " + "\n  ".join(problems))
+        members = self.read_json(folder / "population.json")["members"]
+        return members, lambda slot: load_state(folder / f"member_{slot:02d}.pt")
 
     # best networks --------------------------------------------------------------------------------------------
     def write_best(self, which: str, model: dict[str, Any], genome_json: dict[str, Any], info: dict[str, Any]) -> None:

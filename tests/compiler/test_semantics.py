@@ -323,3 +323,50 @@ def test_normalisation_ops_check_the_rank_of_their_input(shape: str, op: str, me
         compile_text(f"space s\nnetwork n(x: {shape}) -> {shape} {{\n  return x >> {op}\n}}\n", "norm.nas")
     diag = err.value.diagnostics[0]
     assert diag.code == "E0206" and message in diag.message and diag.span.line == 3
+
+
+# ---- conditions on constants ----------------------------------------------------------------------------------------
+
+CONST_COND = """
+space flags
+const extra = off
+const width = 4 * (2 if extra else 3)
+network net(x: [4]) -> [4] {
+  param gate: [off, on]
+  a = (x >> linear(4)) if extra
+  b = (x >> linear(4)) if gate and not extra
+  return sum(x >> linear(4), a, b)
+}
+network wide(x: [4]) -> [width] {
+  return x >> linear(width)
+}
+"""
+
+
+def test_a_condition_on_constants_is_decided_at_compile_time():
+    off = compile_text(CONST_COND)
+    on = compile_text(CONST_COND, overrides={"extra": "on"})
+    # `a` is compiled only when `extra` is on: no module, not even an unreachable one, when it is off.
+    keys_off = set(off.build([1]).state_dict())
+    keys_on = set(on.build([1]).state_dict())
+    assert keys_on - keys_off == {"net.a.0.weight", "net.a.0.bias"}
+    # Mixed with a gene, the condition is decided per genome as usual (`b`'s layer exists either way, reached or
+    # not), and the constant still counts: `b` is reached only when gate is on and extra is off.
+    assert "net.b.0.weight" in keys_off and "net.b.0.weight" in keys_on
+    x = torch.randn(3, 4)
+    m_off0, m_off1 = off.build([0], seed=0), off.build([1], seed=0)
+    assert not torch.allclose(m_off0.net(x), m_off1.net(x))
+    m_on0, m_on1 = on.build([0], seed=0), on.build([1], seed=0)
+    with torch.no_grad():
+        assert torch.allclose(m_on0.net(x), m_on1.net(x))
+    # A value chosen by a constant: 4 * 3 off, 4 * 2 on.
+    assert off.build([0]).wide(x).shape == (3, 12) and on.build([0]).wide(x).shape == (3, 8)
+    assert off.schema_hash == on.schema_hash
+
+
+def test_a_value_chosen_by_a_gene_is_refused():
+    text = CONST_COND.replace("const width = 4 * (2 if extra else 3)",
+                              "const width = 4 * (2 if gate else 3)")
+    with pytest.raises(DiagnosticError) as err:
+        compile_text(text)
+    assert "E0101" in str(err.value) or "E0105" in str(err.value)

@@ -210,3 +210,89 @@ def test_soup_of_a_finished_run(pbtnas_run: Path) -> None:
     assert len(info["trials"]) == len(same) - 1
     module, genome = pbtnas.load(pbtnas_run, "soup")
     assert list(genome.values) == best["genome"]
+
+
+# ---- the best-ever step's population and its soup ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def kept_run(ray_session: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("runs") / "kept"
+    run_search(config(population=6, keep_best_ever_population=True, tensorboard=False,
+                      task_options={"train_limit": 200, "lr": 0.01}), SPACE, run)
+    return run
+
+
+def test_best_ever_population_is_kept_as_trained(kept_run: Path) -> None:
+    progress = json.loads((kept_run / "progress.json").read_text())
+    best_ever = progress["best_ever"]
+    epoch = best_ever["epoch"]
+    folder = kept_run / "best_ever_population" / f"epoch_{epoch:04d}"
+    assert sorted(p.name for p in (kept_run / "best_ever_population").iterdir()) == [folder.name]  # only that step
+    kept = json.loads((folder / "population.json").read_text())["members"]
+    # Every member evaluated at that step, with the fitness the step recorded (children made at that step are not
+    # in it: they were never evaluated), the best-ever member among them.
+    recorded = {e["uid"]: e["fitness"] for e in snapshots(kept_run)[epoch]["evaluated"] if e["status"] == "ok"}
+    assert {m["uid"]: m["fitness"][-1] for m in kept} == {uid: [epoch, f] for uid, f in recorded.items()}
+    assert max(recorded.values()) == best_ever["fitness"]
+    # The states as trained: the best member's kept state gives exactly the network exported to best_ever/.
+    best = next(m for m in kept if m["uid"] == best_ever["uid"])
+    state = load_state(folder / f"member_{best['slot']:02d}.pt")
+    module = SPACE.build(SPACE.validate(best["genome"]))
+    module.load_state_dict(state["model"])
+    exported = torch.load(kept_run / "best_ever" / "model.pt", weights_only=True)
+    assert exported.keys() == module.state_dict().keys()
+    assert all(torch.equal(exported[k], v) for k, v in module.state_dict().items())
+
+
+def test_soup_of_the_best_ever_population(kept_run: Path) -> None:
+    from pbtnas.engine.commands import soup
+
+    progress = json.loads((kept_run / "progress.json").read_text())
+    epoch = progress["best_ever"]["epoch"]
+    kept = json.loads((kept_run / "best_ever_population" / f"epoch_{epoch:04d}" / "population.json").read_text())
+    best = next(m for m in kept["members"] if m["uid"] == progress["best_ever"]["uid"])
+    same = [m["uid"] for m in sorted(kept["members"], key=lambda m: (-m["fitness"][-1][1], m["slot"]))
+            if m["genome"] == best["genome"]]
+    info = soup(kept_run, population="best_ever")
+    assert (info["population"], info["epoch"]) == ("best_ever", epoch)
+    assert info["candidates"] == same and info["ingredients"][0] == best["uid"]
+    assert info["best_member_fitness"] == progress["best_ever"]["fitness"]  # classify evaluation is deterministic
+    assert info["fitness"] >= info["best_member_fitness"] and len(info["trials"]) == len(same) - 1
+    module, genome = pbtnas.load(kept_run, "soup_best_ever")  # checksums verified
+    assert list(genome.values) == best["genome"]
+
+
+def test_best_ever_population_is_not_kept_by_default_for_classify(pbtnas_run: Path) -> None:
+    from pbtnas.engine.commands import UserError, soup
+
+    assert not (pbtnas_run / "best_ever_population").exists()
+    with pytest.raises(UserError, match="keep_best_ever_population"):
+        soup(pbtnas_run, population="best_ever")
+
+
+def test_best_ever_population_survives_resume_and_stale_folders_go(kept_run: Path, tmp_path: Path) -> None:
+    """A killed run may leave a best-ever population of a step it never committed (written before the commit
+    point) and a half-written one: a resume removes both and keeps the committed one, which the finished run's
+    pruning never deleted."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(kept_run, run)
+    progress = json.loads((run / "progress.json").read_text())
+    committed = run / "best_ever_population" / f"epoch_{progress['best_ever']['epoch']:04d}"
+    before = {p.name: p.read_bytes() for p in committed.iterdir()}
+    stale = run / "best_ever_population" / "epoch_0099"
+    shutil.copytree(committed, stale)
+    (run / "best_ever_population" / ".epoch_0008.partial").mkdir()
+    cfg = config(population=6, keep_best_ever_population=True, tensorboard=False,
+                 task_options={"train_limit": 200, "lr": 0.01})
+    run_search(cfg, SPACE, run, resume=True)
+    assert sorted(p.name for p in (run / "best_ever_population").iterdir()) == [committed.name]
+    assert {p.name: p.read_bytes() for p in committed.iterdir()} == before
+
+
+def test_soup_population_must_be_final_or_best_ever(tmp_path: Path) -> None:
+    from pbtnas.engine.commands import UserError, soup
+
+    with pytest.raises(UserError, match="final, best_ever"):
+        soup(tmp_path, population="latest")

@@ -63,6 +63,7 @@ def config(**kw: Any) -> SearchConfig:
     # Half a CPU per actor: the test process keeps 2 actors (1 CPU) and a subprocess driver gets the other CPU.
     base: dict[str, Any] = {"space": "double", "population": 4, "epochs": 6, "step": 2, "seed": 11, "workers": 2,
                             "cpus_per_member": 0.5, "progress": False, "tensorboard": False,
+                            "keep_best_ever_population": True,
                             "task_options": {"train_limit": 160, "lr": 0.01}}
     base.update(kw)
     return resolve_task_options(SearchConfig.model_validate(base))
@@ -90,7 +91,10 @@ def outcome(run: Path) -> dict[str, Any]:
     bookkeeping in progress.json and lineage.json."""
     progress = json.loads((run / "progress.json").read_text())
     last = json.loads((run / "population" / f"epoch_{progress['epoch']:04d}.json").read_text())
+    kept = run / "best_ever_population"
     return {
+        "best_ever_population": {d.name: json.loads((d / "population.json").read_text())
+                                 for d in sorted(kept.iterdir())} if kept.exists() else None,
         "members": [(m["uid"], m["genome"], m["fitness"], m["lineage"], m["status"]) for m in last["members"]],
         "best": json.loads((run / "best" / "info.json").read_text()),
         "progress": {k: progress[k] for k in ("epoch", "next_uid", "best_ever", "failures", "complete")},
@@ -120,6 +124,10 @@ KILL_POINTS: dict[str, dict[str, Any]] = {
     "progress-then-prune": {"target": "prune", "match": "checkpoints", "k": 3, "mode": "before"},
     "mid-prune": {"target": "rmtree", "match": "checkpoints/epoch_0002", "mode": "partial"},
     "mid-best-ever-export": {"target": "write", "match": ".best_ever.partial/model.pt", "mode": "half"},
+    "mid-best-ever-population-write": {"target": "write", "match": "best_ever_population/.epoch_0002.partial/member_01",
+                                       "mode": "half"},
+    "best-ever-population-then-checkpoints": {"target": "replace", "match": "best_ever_population/epoch_0002",
+                                              "mode": "after"},
     "mid-final-best-export": {"target": "write", "match": ".best.partial/info.json", "mode": "before"},
 }
 
@@ -129,7 +137,8 @@ RESUME_FROM: dict[str, int | None] = {
     "init-mid-checkpoint-write": None, "init-after-checkpoint-commit": None, "mid-checkpoint-write": 2,
     "checkpoint-commit-then-population": 2, "mid-population-write": 0, "population-then-manifest": 2,
     "manifest-then-progress": 2, "mid-progress-write": 0, "progress-then-prune": 4, "mid-prune": 6,
-    "mid-best-ever-export": 0, "mid-final-best-export": 6,
+    "mid-best-ever-export": 0, "mid-final-best-export": 6, "mid-best-ever-population-write": 0,
+    "best-ever-population-then-checkpoints": 0,
 }
 
 
@@ -181,6 +190,7 @@ def test_driver_sigkilled_then_resumed_ends_as_the_uninterrupted_run(
     assert list(genome.values) == expected["members"][expected["best"]["slot"]][1]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0004", "epoch_0006"]
     assert not list(run.rglob("*.tmp")) and not list(run.glob(".best*"))  # nothing half-written is left
+    assert not list((run / "best_ever_population").glob(".*"))
 
 
 # members and workers ------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ SEARCH_CONFIGS = sorted(p for p in CONFIGS.rglob("*.toml") if "bohb" not in p.pa
 
 def test_matrix_is_complete() -> None:
     paper = {p.stem for p in (CONFIGS / "paper").glob("*.toml")}
-    for setting in ("cifar10_gan", "cifar10_ganhard", "stl10_ganhard", "quadruped_run", "walker_run", "humanoid_run"):
+    for setting in ("cifar10_gan", "cifar10_ganhard", "stl10_gan", "stl10_ganhard", "quadruped_run", "walker_run",
+                    "humanoid_run"):
         for alg in ("pbtnas", "random", "mutation"):
             assert f"{setting}_{alg}" in paper
     for setting in ("cifar10_ganhard", "quadruped_run"):
@@ -58,6 +59,18 @@ def test_ablations_say_what_they_change() -> None:
     assert (q.population, q.epochs, q.step, len(q.steps())) == (12, 300, 10, 23)  # 22 mixings + the last step
     h = cfg("humanoid_run_pbtnas")
     assert (h.epochs, h.step, len(h.steps())) == (1500, 100, 15)  # mixing 14 times
+
+
+def test_gan_on_stl10_uses_the_authors_projection_layout() -> None:
+    # the authors' stl_easy_* configs set if_stl_projections; their GanHard STL configs do not
+    for kind in ("paper", "tiny"):
+        for alg in ("pbtnas", "random", "mutation"):
+            gan = validate_config(load_config_file(CONFIGS / kind / f"stl10_gan_{alg}.toml"))
+            hard = validate_config(load_config_file(CONFIGS / kind / f"stl10_ganhard_{alg}.toml"))
+            assert gan.overrides.get("stl_projections") == "on" and "stl_projections" not in hard.overrides
+    paper = validate_config(load_config_file(CONFIGS / "paper" / "stl10_gan_pbtnas.toml"))
+    assert (paper.overrides["gf_dim"], paper.overrides["bottom_width"], paper.task_options["data"]) == \
+        ("270", "6", "stl10")
 
 
 def test_generated_files_are_up_to_date(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The paper's three spaces, checked against the reference description (official-implementation.md §1-§2)."""
+"""The paper's three spaces, checked against the authors' code (github.com/AwesomeLemon/PBT-NAS at commit 5a27434:
+the spaces in search_space/advnas_ss.py and rl_normact_ss.py, the networks in models/gan/ and models/rl/)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def small(name: str):
     return space(name, **(SMALL_RL if name == "drqv2" else SMALL_GAN))
 
 
-# ---- sizes and genome layout ---------------------------------------------------------------------------------------
+# ---- sizes and genome layout ----------------------------------------------------------------------------------------
 
 def test_exact_sizes_and_gene_counts():
     gan, hard, rl = space("gan"), space("ganhard"), space("drqv2")
@@ -80,7 +81,7 @@ def test_drqv2_genome_order_matches_reference():
     assert len(genes[28].options) == 10 and genes[0].options == ("id", "linear", "residual_05", "residual_2")
 
 
-# ---- weight ownership (§1.5) ---------------------------------------------------------------------------------------
+# ---- weight ownership -----------------------------------------------------------------------------------------------
 
 def test_gan_weightless_genes_and_unowned_layers():
     hard = space("ganhard")
@@ -119,11 +120,11 @@ def test_rl_feature_dim_owns_every_layer_it_shapes():
     model = small("drqv2").build(small("drqv2").random_genome(np.random.default_rng(3)), seed=0)
     owned = {k for g in small("drqv2").genes for k in small("drqv2").owned_keys(g.index, model.state_dict())}
     unowned = {k.rsplit(".", 2)[0] for k in model.state_dict() if k not in owned}
-    # encoder convnet.0, the actor head and both Q heads belong to no gene (§1.5)
+    # encoder convnet.0, the actor head and both Q heads belong to no gene (no gene's key pattern matches them)
     assert unowned == {"encoder.convnet0", "actor.mean", "critic.q1.head", "critic.q2.head"}
 
 
-# ---- builders: 50 random genomes at reduced width, one at full width --------------------------------------------
+# ---- builders: 50 random genomes at reduced width, one at full width ------------------------------------------------
 
 @pytest.mark.parametrize("name", ["gan", "ganhard"])
 def test_fifty_random_gan_genomes_forward(name):
@@ -163,7 +164,7 @@ def _count(module) -> int:
 def test_full_width_parameter_counts():
     gan = space("gan")
     model = gan.build(gan.random_genome(np.random.default_rng(0)), seed=0)
-    # AutoGAN discriminator at df_dim 128: reference §2.4 "about 1.05M"; exactly, convs + SN linear head:
+    # AutoGAN discriminator at df_dim 128 (models/gan/advnas.py AutoGanDiscriminator), convs + SN linear head:
     conv = lambda cin, cout, k: cin * cout * k * k + cout  # noqa: E731
     autogan = (conv(3, 128, 3) + conv(128, 128, 3) + conv(3, 128, 1) + 2 * conv(128, 128, 3) + conv(128, 128, 1)
                + 4 * conv(128, 128, 3) + 128)
@@ -196,11 +197,11 @@ def test_full_width_parameter_counts():
     q = lin(F + 12, 1024) + 3 * lin(1024, 1024) + lin(1024, 1)
     assert _count(model.critic) == lin(53792, F) + 2 * F + 2 * q
     assert _count(model.encoder) == conv(9, 32, 3) + 3 * conv(32, 32, 3)
-    # reference §2.7: "encoder about 0.03M, actor about 9.1M, critic about 13.7M" on a sample genome
+    # the orders of magnitude of the authors' networks for action_dim 12: the 53,792-wide trunk dominates the actor
     assert 0.02e6 < _count(model.encoder) < 0.1e6 and 8e6 < _count(model.actor) < 15e6
 
 
-# ---- GanHard discriminator block semantics (§2.5), with the branch sum fixed ---------------------------------------
+# ---- GanHard discriminator block semantics (DisBlockMy), with the branch sum ----------------------------------------
 
 def _ganhard_genome(block2: list[int]) -> list[int]:
     base = [5, 0, 0, 1, 5, 0, 0, 1, 5, 0, 0] + [0, 0, 3, 3, 3, 3, 3] * 3
@@ -215,6 +216,52 @@ def test_both_branches_reach_the_output():
     for edge in ("c2", "c4", "c6", "down1", "c1", "c3", "c5", "down0"):
         grads = [p.grad for n, p in model.discriminator.named_parameters() if n.startswith(f"block2.{edge}.")]
         assert grads and all(g is not None and g.abs().sum() > 0 for g in grads), edge
+
+
+def _authors_and_sum(genome: list[int]):
+    """The same genome and weights with `sum_branches=off` (the reference's overwrite) and on (this project)."""
+    off = space("ganhard", **SMALL_GAN, sum_branches="off").build(genome, seed=0)
+    on = small("ganhard").build(genome, seed=0)
+    assert on.state_dict().keys() == off.state_dict().keys()  # the option changes no key: genomes and weights move
+    on.load_state_dict(off.state_dict())
+    on.eval(), off.eval()  # eval: no power iteration, so both read the same spectral-norm vectors
+    return off, on
+
+
+def test_authors_overwrite_keeps_branch_a_only():
+    genome = _ganhard_genome([3, 3, 3, 3, 3, 3, 3, 0, 4, 4])  # both branches in every block, no downsampling
+    off, on = _authors_and_sum(genome)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert not torch.allclose(off.discriminator(x), on.discriminator(x), atol=1e-6)
+        # Silence branch B (its last edge c6 outputs zeros) in every block of the summing model: it then computes
+        # exactly what the reference's overwrite computes, block by block.
+        _silence_branch_b(on, (1, 2, 3, 4))
+        torch.testing.assert_close(off.discriminator(x), on.discriminator(x), rtol=0, atol=1e-6)
+    # With the overwrite, branch B is dead compute: no gradient reaches c2, c4, c6 of a block; branch A's do.
+    off.train()
+    off.discriminator(x).sum().backward()
+    for edge, alive in (("c2", False), ("c4", False), ("c6", False), ("c1", True), ("c3", True), ("c5", True)):
+        grads = [q.grad for n, q in off.discriminator.named_parameters() if n.startswith(f"block2.{edge}.")]
+        assert grads, edge
+        assert all((g is not None and g.abs().sum() > 0) == alive for g in grads), edge
+
+
+def _silence_branch_b(model, blocks) -> None:
+    for k in blocks:
+        conv = getattr(model.discriminator, f"block{k}").c6._modules["1"]
+        conv.register_forward_hook(lambda module, inputs, output: torch.zeros_like(output))
+
+
+def test_authors_overwrite_returns_branch_b_when_a_is_absent():
+    genome = _ganhard_genome([3, 0, 3, 3, 3, 3, 3, 0, 4, 4])  # block 2: c1 none, so only branch B exists there
+    off, on = _authors_and_sum(genome)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    _silence_branch_b(on, (1, 3, 4))  # blocks with both branches: the summing model computes branch A there
+    with torch.no_grad():
+        torch.testing.assert_close(off.discriminator(x), on.discriminator(x), rtol=0, atol=1e-6)
+        _silence_branch_b(on, (2,))  # and block 2's output is branch B: silencing it changes the result
+        assert not torch.allclose(off.discriminator(x), on.discriminator(x), atol=1e-4)
 
 
 def _block_output_size(genome: list[int]) -> int:

@@ -1,6 +1,7 @@
 """Options of the GAN task, and the presets ``paper`` and ``tiny``.
 
-``paper`` holds the values of the reference implementation (official-implementation.md §5.1-5.2; paper §4.2).
+``paper`` holds the values of the reference implementation (the authors' configs/main/*.yml and
+search/gan/train_gan.py in github.com/AwesomeLemon/PBT-NAS at commit 5a27434; paper §4.2).
 ``tiny`` is for a 2-core laptop: the 8x8 scikit-learn digits scaled to the space's image size, small batches, few
 epochs. ``default`` sets nothing: the field defaults (the paper's hyperparameters, digits data). A preset fills
 every field the user did not give, as the RL task's presets do: ``GanOptions(preset="paper", data="stl10",
@@ -20,7 +21,8 @@ __all__ = ["DEFAULT_D_BATCH", "PRESETS", "GanOptions"]
 
 DatasetName = Literal["digits", "cifar10", "stl10"]
 
-# AdversarialNAS' discriminator batch sizes (reference §5.1); the generator batch is a multiple of it.
+# AdversarialNAS' discriminator batch sizes (the authors' configs: train_batch_size); the generator batch is a
+# multiple of it.
 DEFAULT_D_BATCH: dict[str, int] = {"cifar10": 40, "stl10": 128, "digits": 32}
 
 

@@ -4,7 +4,8 @@ A member's state:
 
 - ``model``: the space model's state dict (``generator.…`` and ``discriminator.…``).
 - ``shadows["ema"]``: the EMA of every generator *parameter*, keyed like the model (``generator.…``). BatchNorm
-  buffers are not averaged (reference §5.1): evaluation uses the EMA parameters with the training BN statistics.
+  buffers are not averaged (as the authors' train_gan.py): evaluation uses the EMA parameters with the training BN
+  statistics.
   A generator parameter missing from the shadow (a layer that a mutation created) starts its average at the
   parameter's current value.
 - ``optim``: Adam moments of both optimizers, keyed by parameter name (pbtnas.tasks.optim_state).

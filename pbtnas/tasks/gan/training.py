@@ -1,4 +1,5 @@
-"""The AdversarialNAS training loop as the reference runs it (official-implementation.md §5.1).
+"""The AdversarialNAS training loop as the reference runs it (the authors' code, github.com/AwesomeLemon/PBT-NAS
+at commit 5a27434, search/gan/train_gan.py).
 
 Per iteration: one discriminator step on a real batch and an equally large fake batch (hinge loss, G detached);
 every ``n_critic``-th iteration (index 0, 5, 10, ... within the epoch) one generator step on a batch twice as large,
