@@ -127,12 +127,14 @@ def test_a_state_run_without_rendering_evaluates_but_writes_no_video(
 
 # -- subprocesses with OSMesa hidden -------------------------------------------------------------------------------
 
-def without_osmesa(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """This environment minus any GL choice, with OSMesa hidden from the loader (PyOpenGL tries these names)."""
-    hide = tmp_path / "no-osmesa"
+def without_osmesa(tmp_path: Path, hidden: tuple[str, ...] = ("OSMesa",), **extra: str) -> dict[str, str]:
+    """This environment minus any GL choice, with OSMesa (or ``hidden``) hidden from the loader: PyOpenGL tries
+    exactly these names."""
+    hide = tmp_path / "hidden-libraries"
     hide.mkdir(exist_ok=True)
-    for name in ["libOSMesa.so", *(f"libOSMesa.so.{i}" for i in range(10))]:
-        (hide / name).write_bytes(b"")
+    for lib in hidden:
+        for name in [f"lib{lib}.so", *(f"lib{lib}.so.{i}" for i in range(10))]:
+            (hide / name).write_bytes(b"")
     env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM", gl.PROBED_ENV)}
     env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (str(hide), env.get("LD_LIBRARY_PATH")) if p)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
@@ -214,3 +216,13 @@ def test_without_osmesa_the_rl_tests_fall_back_to_egl(tmp_path: Path) -> None:
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0 and f"{len(REPRESENTATIVE)} passed" in out.stdout, out.stdout[-3000:]
     assert "skipped" not in out.stdout
+
+
+def test_where_nothing_renders_pixel_tests_skip_with_the_reason_and_state_tests_pass(tmp_path: Path) -> None:
+    env = without_osmesa(tmp_path, hidden=("OSMesa", "EGL"))
+    tests = ["tests/rl/test_rl_env.py::test_dm_control_pixels_shapes", "tests/rl/test_rl_env.py::test_dm_control_state_shapes"]
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *tests],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and "1 passed, 1 skipped" in out.stdout, out.stdout[-3000:]
+    assert "SKIPPED" in out.stdout and "no OpenGL backend works (osmesa: its library could not be loaded" in out.stdout
+    assert "apt-get install -y libosmesa6" in out.stdout

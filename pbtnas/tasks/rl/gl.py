@@ -107,7 +107,11 @@ def probe(backend: str, timeout: float = PROBE_TIMEOUT_S) -> Probe:
                 return Probe(backend, True, f"rendered a {image['shape']} frame")
             return Probe(backend, False, f"rendered a blank or malformed frame {image}")
     lines = [ln.strip() for ln in out.stderr.splitlines() if ln.strip()]
-    return Probe(backend, False, lines[-1] if lines else f"exit status {out.returncode}, no output")
+    if not lines:
+        return Probe(backend, False, f"exit status {out.returncode}, no output")
+    if "'NoneType' object has no attribute" in lines[-1]:  # how PyOpenGL reports a library it could not load
+        return Probe(backend, False, f"its library could not be loaded ({lines[-1]})")
+    return Probe(backend, False, lines[-1])
 
 
 def choose_backend(
