@@ -210,7 +210,8 @@ def test_without_osmesa_the_rl_tests_fall_back_to_egl(tmp_path: Path) -> None:
     choice = run_python(CHOOSE, env)
     assert choice["tried"][0][:2] == ["osmesa", False], choice  # really hidden, even where libosmesa6 is installed
     if choice["backend"] is None:
-        pytest.skip(f"no backend renders here even with OSMesa: {gl.none_works_message([gl.Probe(*t) for t in choice['tried']])}")
+        reason = gl.none_works_message([gl.Probe(*t) for t in choice["tried"]])
+        pytest.skip(f"no backend renders here even with OSMesa: {reason}")
     assert choice["backend"] == "egl"
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *REPRESENTATIVE],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -220,7 +221,8 @@ def test_without_osmesa_the_rl_tests_fall_back_to_egl(tmp_path: Path) -> None:
 
 def test_where_nothing_renders_pixel_tests_skip_with_the_reason_and_state_tests_pass(tmp_path: Path) -> None:
     env = without_osmesa(tmp_path, hidden=("OSMesa", "EGL"))
-    tests = ["tests/rl/test_rl_env.py::test_dm_control_pixels_shapes", "tests/rl/test_rl_env.py::test_dm_control_state_shapes"]
+    tests = ["tests/rl/test_rl_env.py::test_dm_control_pixels_shapes",
+             "tests/rl/test_rl_env.py::test_dm_control_state_shapes"]
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *tests],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and "1 passed, 1 skipped" in out.stdout, out.stdout[-3000:]

@@ -31,8 +31,8 @@ from types import ModuleType
 from typing import Literal
 
 __all__ = ["CANDIDATES_CPU", "CANDIDATES_GPU", "Choice", "PROBED_ENV", "Probe", "RenderingUnavailable",
-           "candidates", "choose_backend", "configure_gl", "current_choice", "enable_rendering", "install_hint", "load_suite", "none_works_message",
-           "probe"]
+           "candidates", "choose_backend", "configure_gl", "current_choice", "enable_rendering", "install_hint",
+           "load_suite", "none_works_message", "probe"]
 
 PROBED_ENV = "PBTNAS_GL_PROBED"  # set by this module; MUJOCO_GL set by anyone else is the user's choice
 CANDIDATES_GPU: tuple[str, ...] = ("egl", "osmesa")
