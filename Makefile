@@ -1,11 +1,16 @@
-# The README's two commands: `make test` and `make demo`. Both create .venv when it is missing.
+# The README's two commands: `make test` and `make demo`. Both install the system packages the project needs where
+# the machine allows it (scripts/system-packages.sh: root with apt-get; otherwise it says what it skipped), then
+# create .venv when it is missing.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test demo bench clean-venv
+.PHONY: test demo bench clean-venv system-packages
 
-$(BIN)/pbtnas: pyproject.toml
+system-packages:
+	@PYTHON=$(PYTHON) sh scripts/system-packages.sh
+
+$(BIN)/pbtnas: pyproject.toml | system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: on the reference machine these wheels come from local disk (about a minute)
@@ -14,10 +19,10 @@ $(BIN)/pbtnas: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,tune]'
 	touch $(BIN)/pbtnas
 
-test: $(BIN)/pbtnas
+test: system-packages $(BIN)/pbtnas
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
-demo: $(BIN)/pbtnas
+demo: system-packages $(BIN)/pbtnas
 	$(BIN)/python -m pbtnas.demo
 
 bench: $(BIN)/pbtnas

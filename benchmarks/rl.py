@@ -1,6 +1,6 @@
-"""RL benchmark: environment frames/s (pixels, state), DrQ-v2 updates/s on the CPU, replay memory of N agents with
-private buffers vs one shared buffer, the cost of a replay snapshot (replay_checkpoint), and a learning curve of one
-state-based agent.
+"""RL benchmark: seconds per rendered 84x84 frame with the chosen GL backend, environment frames/s (pixels, state),
+DrQ-v2 updates/s on the CPU, replay memory of N agents with private buffers vs one shared buffer, the cost of a
+replay snapshot (replay_checkpoint), and a learning curve of one state-based agent.
 
     .venv/bin/python benchmarks/rl.py                 # everything but the curve (a few minutes)
     .venv/bin/python benchmarks/rl.py --curve 200000  # also train one agent for 200k frames and record the curve
@@ -21,15 +21,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("MUJOCO_GL", "osmesa")
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from pbtnas.tasks.rl.agent import Agent, AgentConfig  # noqa: E402
-from pbtnas.tasks.rl.env import make_env  # noqa: E402
-from pbtnas.tasks.rl.reference import ReferenceSpace, build_reference  # noqa: E402
-from pbtnas.tasks.rl.replay import EpisodeBuilder, ReplayConfig, ReplayStore  # noqa: E402
+from pbtnas.tasks.rl import gl
+from pbtnas.tasks.rl.agent import Agent, AgentConfig
+from pbtnas.tasks.rl.env import make_env
+from pbtnas.tasks.rl.reference import ReferenceSpace, build_reference
+from pbtnas.tasks.rl.replay import EpisodeBuilder, ReplayConfig, ReplayStore
 
 RESULTS = Path(__file__).parent / "results" / "rl.json"
 
@@ -41,8 +40,36 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "mujoco_gl": os.environ.get("MUJOCO_GL"),
-    }
+    }  # the rendering backend is recorded by the sections that render (gl_backend)
+
+
+def render_frames(name: str, size: int, frames: int) -> dict[str, Any]:
+    """Seconds per rendered frame (the agent's camera, as the env renders it at each step), full and fast quality,
+    with the backend pbtnas chooses here; and what choosing it cost (every candidate probed afresh)."""
+    t0 = time.perf_counter()
+    choice = gl.choose_backend(environ={})  # probes even where MUJOCO_GL is set: what a fresh machine pays
+    probe_s = time.perf_counter() - t0
+    result: dict[str, Any] = {"gl_backend": gl.configure_gl(), "gl_source": gl.current_choice().source,
+                              "probe_s": probe_s, "probed": [[p.backend, p.ok, p.detail] for p in choice.tried],
+                              "env": name, "size": size, "frames": frames, "loadavg_before": os.getloadavg()}
+    for quality in ("full", "fast"):
+        env = make_env(name, obs_mode="pixels", seed=0, size=size, render_quality=quality)  # type: ignore[arg-type]
+        try:
+            env.reset()
+            render = env._render  # the env's own per-step render function (one cached Camera)
+            assert render is not None
+            times = []
+            for _ in range(frames):
+                t = time.perf_counter()
+                image = render()
+                times.append(time.perf_counter() - t)
+            assert image.shape == (size, size, 3) and image.std() > 0
+        finally:
+            env.close()
+        result[f"{quality}_s_per_frame_median"] = float(np.median(times))
+        result[f"{quality}_s_per_frame_mean"] = float(np.mean(times))
+    result["loadavg_after"] = os.getloadavg()
+    return result
 
 
 def env_fps(name: str, obs: str, steps: int) -> dict[str, float]:
@@ -267,7 +294,7 @@ def save(section: str, value: Any) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["env", "updates", "memory", "snapshot", "curve", "search"],
+    parser.add_argument("--only", choices=["render", "env", "updates", "memory", "snapshot", "curve", "search"],
                         action="append")
     parser.add_argument("--search-dir", type=Path, default=None, help="run directory of the state search")
     parser.add_argument("--curve", type=int, default=0, help="frames of the learning-curve run (0: skip)")
@@ -276,12 +303,17 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    only = set(args.only or ["env", "updates", "memory", "snapshot"] + (["curve"] if args.curve else []))
+    only = set(args.only or ["render", "env", "updates", "memory", "snapshot"] + (["curve"] if args.curve else []))
+    if "render" in only:
+        result = render_frames("walker_walk", 84, 100)
+        print("render", json.dumps(result, indent=1), flush=True)
+        save("render", result)
     if "env" in only:
         result = {
             "walker_walk_pixels": env_fps("walker_walk", "pixels", 300),
             "quadruped_run_pixels": env_fps("quadruped_run", "pixels", 150),
             "walker_walk_state": env_fps("walker_walk", "state", 5000),
+            "gl_backend": gl.configure_gl(),
         }
         print("env", json.dumps(result, indent=1), flush=True)
         save("env", result)

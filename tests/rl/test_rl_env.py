@@ -1,4 +1,4 @@
-"""The environment wrapper: frame stack, action repeat, action scaling, observation shapes, GL choice."""
+"""The environment wrapper: frame stack, action repeat, action scaling, observation shapes (the GL choice: test_rl_gl.py)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ def test_state_observations_are_flat_vectors_without_stacking() -> None:
     np.testing.assert_allclose(ts.obs, [2.0, 2.5, -2.0])
 
 
-def test_dm_control_pixels_and_state_shapes() -> None:
+@pytest.mark.usefixtures("rendering")
+def test_dm_control_pixels_shapes() -> None:
     env = make_env("cartpole_swingup", obs_mode="pixels", seed=1)
     try:
         ts = env.reset()
@@ -96,6 +97,9 @@ def test_dm_control_pixels_and_state_shapes() -> None:
         assert ts.obs.shape == (9, 84, 84) and ts.obs.std() > 0  # a real rendered image, not a blank
     finally:
         env.close()
+
+
+def test_dm_control_state_shapes() -> None:
     env = make_env("walker_walk", obs_mode="state", seed=1, time_limit=0.1)
     try:
         ts = env.reset()
@@ -120,19 +124,6 @@ def test_quadruped_uses_camera_2() -> None:
 def test_unknown_env_names_a_close_match() -> None:
     with pytest.raises(UnknownEnv, match="walker_walk"):
         make_env("walker_wlak")
-
-
-def test_gl_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYOPENGL_PLATFORM", "osmesa")  # restored afterwards, like MUJOCO_GL
-    monkeypatch.setenv("MUJOCO_GL", "egl")
-    assert gl.configure_gl() == "egl"  # the user's choice wins
-    monkeypatch.delenv("MUJOCO_GL")
-    monkeypatch.setattr(gl, "_gpu_present", lambda: False)
-    assert gl.configure_gl() == "osmesa"
-    monkeypatch.delenv("MUJOCO_GL")
-    monkeypatch.setattr(gl, "_gpu_present", lambda: True)
-    assert gl.configure_gl() == "egl"
-    assert "libosmesa6" in gl.install_hint("osmesa", OSError("libOSMesa.so: cannot open"))
 
 
 def test_render_failure_says_what_to_install() -> None:

@@ -67,6 +67,7 @@ def final_population(run: Path) -> list[tuple[int, list[int], list[list[float]]]
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("rendering")
 def test_tiny_pixel_search_end_to_end_exact_resume_and_video(ray_session: str, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

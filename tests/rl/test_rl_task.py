@@ -44,6 +44,7 @@ def test_registry_names_the_task() -> None:
     assert get_task("rl") is RLTask
 
 
+@pytest.mark.usefixtures("rendering")
 def test_tiny_pixel_run_trains_evaluates_and_writes_a_video(tmp_path: Path) -> None:
     task = RLTask(DoubleSpace(action_dim=1), TINY_PIXELS, tmp_path)
     # stores in this process (not Ray actors, should another test have started Ray), so the test can read them

@@ -1,8 +1,8 @@
 """Pixel- and state-based RL on the DeepMind Control Suite with DrQ-v2 agents (issue 5; docs/rl.md).
 
 ``RLTask`` is what the registry names ``rl``. Exports load lazily so that importing a submodule (the env wrapper,
-the replay store) does not pull in the agent; dm_control itself is imported only when an environment is made,
-after ``MUJOCO_GL`` has been chosen (see gl.py).
+the replay store) does not pull in the agent; dm_control itself is imported only when an environment is made:
+with rendering disabled for state observations, after the rendering backend has been chosen for pixels (gl.py).
 """
 
 from __future__ import annotations

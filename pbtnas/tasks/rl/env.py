@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pbtnas.tasks.rl.gl import RenderingUnavailable, configure_gl, install_hint
+from pbtnas.tasks.rl.gl import RenderingUnavailable, enable_rendering, install_hint, load_suite
 
 __all__ = ["DMCEnv", "FAST_RENDER_FLAGS", "ObsMode", "RenderQuality", "TimeStep", "UnknownEnv", "make_env",
            "rescale_action", "suite_tasks"]
@@ -65,7 +65,7 @@ class DMCEnv:
         frame_stack: int = 3,
         action_repeat: int = 2,
         render: Callable[[], np.ndarray] | None = None,
-        gl_backend: str = "osmesa",
+        gl_backend: str | None = None,
         camera: int = 0,
         render_flags: dict[str, bool] | None = None,
     ) -> None:
@@ -99,7 +99,7 @@ class DMCEnv:
         try:
             image = self._render()
         except Exception as err:  # every GL failure (missing library, no display, bad context) ends up here
-            raise RenderingUnavailable(install_hint(self._gl_backend, err)) from err
+            raise RenderingUnavailable(install_hint(self._gl_backend or "(not chosen)", err)) from err
         return np.ascontiguousarray(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1))
 
     def _stacked(self) -> np.ndarray:
@@ -131,10 +131,13 @@ class DMCEnv:
         return TimeStep(obs=self._stacked(), frame=frame, reward=reward, discount=discount, first=False, last=ts.last())
 
     def render_rgb(self, size: int = 256) -> np.ndarray | None:
-        """A larger frame for videos (None when the env cannot render)."""
+        """A larger frame for videos (None when the env cannot render). A state-mode env loads its GL backend here,
+        at the first frame: RenderingUnavailable when none renders."""
         physics = getattr(self._env, "physics", None)
         if physics is None:
             return None
+        if self._gl_backend is None:
+            self._gl_backend = enable_rendering()
         try:
             return np.asarray(
                 physics.render(size, size, camera_id=self.camera, render_flag_overrides=self._render_flags)
@@ -158,15 +161,13 @@ class DMCEnv:
 
 def suite_tasks() -> list[str]:
     """Every ``domain_task`` name of the suite."""
-    configure_gl()
-    from dm_control import suite
+    suite = load_suite(pixels=False)
 
     return sorted(f"{d}_{t}" for d, t in suite.ALL_TASKS)
 
 
 def _split_name(name: str) -> tuple[str, str]:
-    configure_gl()
-    from dm_control import suite
+    suite = load_suite(pixels=False)
 
     for domain, task in suite.ALL_TASKS:  # domains contain underscores too (ball_in_cup_catch, point_mass_easy)
         if f"{domain}_{task}" == name:
@@ -195,9 +196,9 @@ def make_env(
     if render_quality not in ("full", "fast"):
         raise ValueError(f"render_quality must be 'full' or 'fast', not {render_quality!r}")
     flags = dict(FAST_RENDER_FLAGS) if render_quality == "fast" else None
-    backend = configure_gl()
-    domain, task = _split_name(name)
-    from dm_control import suite
+    domain, task = _split_name(name)  # a typo is reported before any rendering backend is probed
+    suite = load_suite(pixels=obs_mode == "pixels")
+    backend = enable_rendering() if obs_mode == "pixels" else None  # cached: no second probe
 
     task_kwargs: dict[str, Any] = {"random": seed}
     if time_limit is not None:

@@ -19,6 +19,7 @@ resume (buffers.py, "Snapshots"), which makes a resumed run end exactly like an 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from pathlib import Path
@@ -32,11 +33,14 @@ from pbtnas.tasks.base import MemberFailed, MemberState
 from pbtnas.tasks.rl.agent import Agent, AgentConfig
 from pbtnas.tasks.rl.buffers import ReplayRegistry
 from pbtnas.tasks.rl.env import DMCEnv, make_env
+from pbtnas.tasks.rl.gl import RenderingUnavailable
 from pbtnas.tasks.rl.options import RLOptions
 from pbtnas.tasks.rl.replay import EpisodeBuilder, NotEnoughData, ReplayConfig
 from pbtnas.tasks.rl.video import write_video
 
 __all__ = ["RLTask", "env_spec", "space_overrides"]
+
+log = logging.getLogger("pbtnas.tasks.rl")
 
 
 def env_spec(options: RLOptions) -> tuple[int, tuple[int, ...]]:
@@ -294,11 +298,11 @@ class RLTask:
                 record = video is not None and i == 0
                 while not ts.last:
                     if record:
-                        frames.append(self._video_frame(env, ts))
+                        record = self._record_frame(env, ts, frames)
                     ts = env.step(agent.act(ts.obs, step, eval_mode=True, rng=rng))
                     total += ts.reward
                 if record:
-                    frames.append(self._video_frame(env, ts))
+                    self._record_frame(env, ts, frames)
                 returns.append(total)
         finally:
             env.close()
@@ -308,12 +312,21 @@ class RLTask:
             write_video(frames, video, fps=max(1, 50 // self.options.action_repeat))
         return returns
 
-    def _video_frame(self, env: DMCEnv, ts: Any) -> np.ndarray:
+    def _record_frame(self, env: DMCEnv, ts: Any, frames: list[np.ndarray]) -> bool:
+        """Append the video frame of ``ts``; False (and no video) when a state run's machine cannot render."""
         if self.options.obs == "pixels":
-            return np.ascontiguousarray(ts.frame.transpose(1, 2, 0))  # the agent's own view, newest frame
-        frame = env.render_rgb(self.options.image_size)
+            frames.append(np.ascontiguousarray(ts.frame.transpose(1, 2, 0)))  # the agent's own view, newest frame
+            return True
+        try:
+            frame = env.render_rgb(self.options.image_size)
+        except RenderingUnavailable as err:
+            # A state run needs no rendering to train or to be evaluated: only its video is lost.
+            log.warning("no evaluation video: %s", err)
+            frames.clear()
+            return False
         assert frame is not None
-        return frame
+        frames.append(frame)
+        return True
 
     def close(self) -> None:
         """Free this run's replay stores (the engine calls it at the end of a run, when it knows the hook)."""
