@@ -2,7 +2,7 @@
 a directory where a file belongs, empty, binary and non-UTF-8 files, and run directories that are not runs. Each
 case must end with a non-zero exit and a one-line `error` on stderr: never a Python traceback, never a hang.
 
-In-process through typer's CliRunner (each case under a SIGALRM guard), plus a few real subprocesses that check
+In-process through typer's CliRunner (each case under a SIGALRM guard, each test under nas_fuzz's backstop), plus a few real subprocesses that check
 the same from the outside (exit status, stderr, no "Traceback"). `pbtnas.engine.commands.run_search` is replaced
 by a sentinel: a config the loader accepts is recorded instead of starting Ray, so no case can start a search.
 """
@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dsl"))
 
-from nas_fuzz import SPACES, fast, time_guard  # noqa: E402
+from nas_fuzz import BACKSTOP_SECONDS, SPACES, backstop, fast, time_guard  # noqa: E402
 
 from pbtnas.cli import app  # noqa: E402
 from pbtnas.engine.config import SearchConfig, validate_config  # noqa: E402
@@ -42,6 +42,12 @@ class WouldSearch(Exception):
     def __init__(self, cfg: SearchConfig, run_dir: Path) -> None:
         super().__init__(f"would search {run_dir}")
         self.cfg, self.run_dir = cfg, run_dir
+
+
+@pytest.fixture(autouse=True)
+def _backstop() -> Iterator[None]:
+    with backstop(BACKSTOP_SECONDS):  # a hang in C code, which the per-case SIGALRM guard cannot interrupt
+        yield
 
 
 @pytest.fixture(autouse=True)
