@@ -4,7 +4,10 @@
 (b) one mixing (build the child's fresh network, shrink-perturb, load) of a full-width GanHard model, target < 2 s
 (c) speed-up of 2 workers over 1 on the same search, target >= 1.7
 
-Run: .venv/bin/python benchmarks/engine.py [--population 8 --epochs 8 --step 2]
+Run: .venv/bin/python benchmarks/engine.py [--population 8 --epochs 8 --step 2] [--repeat 5]
+
+``--repeat N`` runs (a), (c) and the state round trip N times on one Ray session; the JSON keeps every run under
+``runs`` and their min / median / max under ``summary``, so a range quoted from it is one the file holds.
 """
 
 from __future__ import annotations
@@ -132,13 +135,54 @@ def wire_round_trip(repeats: int) -> dict[str, Any]:
     return out
 
 
+# The per-run figures summarised over the runs: name -> where it sits in one run's record.
+SUMMARISED: dict[str, tuple[str, ...]] = {
+    "overhead_ratio_2_workers": ("overhead_ratio_2_workers",),
+    "overhead_ratio_1_worker": ("overhead_ratio_1_worker",),
+    "speedup_2_over_1": ("speedup_2_over_1",),
+    "round_trip_tensors_s": ("ganhard_state_round_trip", "tensors_s"),
+    "round_trip_wire_s": ("ganhard_state_round_trip", "wire_s"),
+}
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every run's value of each figure, in run order, with its min, median and max."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, path in SUMMARISED.items():
+        values = []
+        for run in runs:
+            value: Any = run
+            for key in path:
+                value = value[key]
+            values.append(float(value))
+        out[name] = {"runs": values, "min": min(values), "median": statistics.median(values), "max": max(values)}
+    return out
+
+
+def one_run(space: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """(a), (c) and the state round trip once: a 1-worker and a 2-worker search of the same config."""
+    from pbtnas.engine.commands import release_kept_workers
+
+    load = os.getloadavg()[0]
+    one = search_once(space, 1, args)
+    two = search_once(space, 2, args)
+    release_kept_workers()
+    wire = wire_round_trip(3)
+    return {"load_average_before": load, "one_worker": one, "two_workers": two,
+            "overhead_ratio_2_workers": two["overhead_ratio"], "overhead_ratio_1_worker": one["overhead_ratio"],
+            "speedup_2_over_1": one["search_wall_s"] / two["search_wall_s"], "ganhard_state_round_trip": wire}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--population", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--step", type=int, default=2)
     parser.add_argument("--mix-repeats", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of (a), (c) and the round trip; all recorded")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     torch.set_num_threads(1)
 
     import ray
@@ -150,45 +194,55 @@ def main() -> None:
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="ERROR",
              log_to_driver=False)
-    one = search_once(space, 1, args)
-    two = search_once(space, 2, args)
-    from pbtnas.engine.commands import release_kept_workers
-
-    release_kept_workers()
-    wire = wire_round_trip(3)
+    runs = []
+    for r in range(args.repeat):
+        runs.append(one_run(space, args))
+        run = runs[-1]
+        print(f"run {r + 1}/{args.repeat} (load average {run['load_average_before']:.1f}): overhead 2 workers "
+              f"{run['overhead_ratio_2_workers']:.3f}, 1 worker {run['overhead_ratio_1_worker']:.3f}; speed-up "
+              f"{run['speedup_2_over_1']:.2f}x; round trip {run['ganhard_state_round_trip']['wire_s']:.2f} s wire, "
+              f"{run['ganhard_state_round_trip']['tensors_s']:.2f} s tensors", flush=True)
     ray.shutdown()
     torch.set_num_threads(2)
     mixing = mixing_ganhard(args.mix_repeats)
 
+    summary = summarise(runs)
+    wire_mb = runs[0]["ganhard_state_round_trip"]["state_mb"]
     results = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-                    # other work on the machine distorts (a) and (c): the 1-minute load average around the run
+                    # other work on the machine distorts (a) and (c): the 1-minute load average around the runs
                     "load_average_before": load_before, "load_average_after": os.getloadavg()[0]},
         "classify_space": space_label,
         "search": {"population": args.population, "epochs": args.epochs, "step": args.step},
-        "one_worker": one,
-        "two_workers": two,
-        "overhead_ratio_2_workers": two["overhead_ratio"],
-        "speedup_2_over_1": one["search_wall_s"] / two["search_wall_s"],
+        "repeat": args.repeat,
+        "summary": summary,
+        "runs": runs,
         "ganhard_mixing": mixing,
-        "ganhard_state_round_trip": wire,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+    def span(name: str, fmt: str) -> str:
+        f = summary[name]
+        runs_text = ", ".join(format(v, fmt) for v in f["runs"])
+        return runs_text if args.repeat == 1 else f"{runs_text} (median {format(f['median'], fmt)})"
+
     print(f"classify space: {space_label}; load average {load_before:.1f} before, "
-          f"{results['machine']['load_average_after']:.1f} after ({os.cpu_count()} CPUs)")
-    print(f"(a) engine overhead, 2 workers: {two['overhead_ratio']:.3f} (1 worker: {one['overhead_ratio']:.3f}; "
-          f"target <= 1.05)")
-    print(f"    2 workers: member seconds / 2 = {two['member_seconds'] / 2:.2f} s, step-synchronous "
-          f"longest-first packing = {two['longest_first_packing_s']:.2f} s, search wall = {two['search_wall_s']:.2f} s")
+          f"{results['machine']['load_average_after']:.1f} after ({os.cpu_count()} CPUs); {args.repeat} run(s)")
+    print(f"(a) engine overhead, 2 workers: {span('overhead_ratio_2_workers', '.3f')}; 1 worker: "
+          f"{span('overhead_ratio_1_worker', '.3f')} (target <= 1.05)")
+    last = runs[-1]["two_workers"]
+    print(f"    last run, 2 workers: member seconds / 2 = {last['member_seconds'] / 2:.2f} s, step-synchronous "
+          f"longest-first packing = {last['longest_first_packing_s']:.2f} s, search wall = {last['search_wall_s']:.2f} s")
     if "error" in mixing:
         print(f"(b) GanHard mixing: not measured ({mixing['error']})")
     else:
         print(f"(b) GanHard mixing: median {mixing['median_s']:.3f} s, max {mixing['max_s']:.3f} s "
               f"({mixing['base_parameters'] / 1e6:.1f} M parameters; target < 2 s)")
-    print(f"    a GanHard member state ({wire['state_mb']:.0f} MB) through a Ray task and back: "
-          f"{wire['tensors_s']:.2f} s as tensors, {wire['wire_s']:.2f} s in the wire format (numpy)")
-    print(f"(c) speed-up of 2 workers over 1: {results['speedup_2_over_1']:.2f}x (target >= 1.7)")
+    print(f"    a GanHard member state ({wire_mb:.0f} MB) through a Ray task and back, median of 3 per run: "
+          f"{span('round_trip_tensors_s', '.2f')} s as tensors, {span('round_trip_wire_s', '.2f')} s in the wire "
+          f"format (numpy)")
+    print(f"(c) speed-up of 2 workers over 1: {span('speedup_2_over_1', '.2f')}x (target >= 1.7)")
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

@@ -252,7 +252,8 @@ def learning_curve(env: str, frames: int, hidden: int, seed: int) -> dict[str, A
 
 def state_search(env: str, population: int, epochs: int, step: int, frames_per_epoch: int, workers: int,
                  out: Path) -> dict[str, Any]:
-    """A PBT-NAS search of spaces/drqv2_state.nas with the rl task: best and mean fitness after every step."""
+    """A PBT-NAS search of spaces/drqv2_state.nas with the rl task: after every step, the fitness of every member
+    that trained it (the step's ``evaluated`` list, before the selection replaces anyone), their best and mean."""
     from pbtnas.compiler import compile_space
     from pbtnas.engine.commands import resolve_task_options, run_search
     from pbtnas.engine.config import SearchConfig
@@ -269,17 +270,27 @@ def state_search(env: str, population: int, epochs: int, step: int, frames_per_e
     }))
     t0 = time.perf_counter()
     run_search(cfg, space, out)
-    curve = []
-    for snap in sorted((out / "population").glob("epoch_*.json")):
-        data = json.loads(snap.read_text())
-        epoch = int(snap.stem.split("_")[1])
-        values = [m["fitness"][-1][1] for m in data["members"] if m["fitness"] and m["fitness"][-1][0] == epoch]
-        if values:
-            curve.append({"frames_per_member": epoch * frames_per_epoch, "best": max(values),
-                          "mean": float(np.mean(values)), "members": len(values)})
     return {"env": env, "space": "spaces/drqv2_state.nas", "population": population, "epochs": epochs,
             "step": step, "frames_per_epoch": frames_per_epoch, "options": options,
-            "wall_s": time.perf_counter() - t0, "curve": curve}
+            "wall_s": time.perf_counter() - t0, "curve": step_curve(out, frames_per_epoch)}
+
+
+def step_curve(run: Path, frames_per_epoch: int) -> list[dict[str, Any]]:
+    """After every step of the run: the fitness of every member that trained it, their best and mean."""
+    curve = []
+    for snap in sorted((run / "population").glob("epoch_*.json")):
+        data = json.loads(snap.read_text())
+        epoch = int(snap.stem.split("_")[1])
+        # every member that trained the step, the ones the selection then replaced included: the post-selection
+        # members list would leave those out and average only the survivors
+        trained = [e for e in data["evaluated"] if e["status"] == "ok"]
+        values = [float(e["fitness"]) for e in trained]
+        if values:
+            curve.append({"frames_per_member": epoch * frames_per_epoch, "best": max(values),
+                          "mean": float(np.mean(values)), "members": len(values),
+                          "fitness": {str(e["uid"]): float(e["fitness"]) for e in trained},
+                          "failed": len(data["evaluated"]) - len(trained)})
+    return curve
 
 
 def save(section: str, value: Any) -> None:

@@ -82,6 +82,18 @@ class SearchConfig(BaseModel):
             return (sp.shrink, sp.perturb)
         return v
 
+    @field_validator("address")
+    @classmethod
+    def _check_address(cls, v: str | None) -> str | None:
+        # Ray itself raises a bare ValueError deep inside ray.init for a malformed address: refuse it here, with the
+        # forms Ray accepts (found by the CLI fuzz test: `address = "1e999"` ended in a traceback)
+        if v is None or v in ("auto", "local") or v.startswith("ray://"):
+            return v
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{v!r} is not a Ray address: give HOST:PORT (e.g. 10.0.0.1:6379), auto or ray://HOST:PORT")
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> SearchConfig:
         if self.algorithm == "mutation" and self.shrink_perturb is not None:

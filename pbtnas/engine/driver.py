@@ -14,7 +14,6 @@ import math
 import statistics
 import threading
 import time
-from collections import Counter
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from pbtnas.engine.config import SearchConfig
 from pbtnas.engine.execution import DEAD_WORKER, LOST_OBJECT, ActorPool, TrainBatch, TrainJob, TrainOutcome
 from pbtnas.engine.mixing import draw_inherited
 from pbtnas.engine.mutation import draw_mutation
-from pbtnas.engine.population import Member, json_float, latest_fitness, stratified_genomes
+from pbtnas.engine.population import Member, json_float, latest_fitness, origin_shares, stratified_genomes
 from pbtnas.engine.raycluster import write_worker_files
 from pbtnas.engine.rundir import RunDir, RunDirError, WriteError, load_state
 from pbtnas.engine.schedule import Step
@@ -72,10 +71,8 @@ def job_seconds(report: dict[str, Any]) -> float:
 
 
 def lineage_shares(members: list[Member]) -> dict[str, float]:
-    """Share of (member, gene) pairs whose layer came from each initial member (Appendix A), by origin uid."""
-    counts = Counter(lin[0] for m in members for lin in m.lineage)
-    total = sum(counts.values())
-    return {str(uid): counts[uid] / total for uid in sorted(counts)}
+    """``origin_shares`` of the members, keyed by the origin uid as a string (the form lineage.json holds)."""
+    return {str(uid): share for uid, share in origin_shares(m.lineage for m in members).items()}
 
 
 @dataclass

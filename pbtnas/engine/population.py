@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Member", "MemberStatus", "json_float", "latest_fitness", "stratified_genomes"]
+__all__ = ["Member", "MemberStatus", "json_float", "latest_fitness", "origin_shares", "stratified_genomes"]
 
 MemberStatus = Literal["ok", "failed"]
 
@@ -81,6 +83,18 @@ def json_float(x: float) -> float | str:
 
 def _float_from_json(x: float | str) -> float:
     return float(x)
+
+
+def origin_shares(lineages: Iterable[Sequence[Sequence[int]]]) -> dict[int, float]:
+    """Share of (member, gene) pairs whose layer came from each initial member (paper, Appendix A), by origin uid.
+
+    ``lineages`` holds one member's ``lineage`` per entry; ``lineage[g][0]`` is the initial member gene g's layer
+    came from. Every gene counts, weightless ones too, so the shares sum to 1. The engine writes these to
+    lineage.json and the report recomputes them from the population files with this same function.
+    """
+    counts = Counter(int(path[0]) for lineage in lineages for path in lineage)
+    total = sum(counts.values())
+    return {uid: counts[uid] / total for uid in sorted(counts)} if total else {}
 
 
 def stratified_genomes(option_counts: tuple[int, ...], n: int, rng: np.random.Generator) -> list[tuple[int, ...]]:

@@ -2,8 +2,9 @@
 
 Ray writes numpy arrays into its object store out of band and a reader maps them without a copy, while a torch
 tensor goes through torch's own pickling (a full serialisation on both sides). For a full-width GanHard member
-(303 MB with its EMA shadow and Adam moments) a round trip through a Ray task takes 0.26 s as numpy and 1.02 s as
-tensors on the idle 2-core machine (`benchmarks/engine.py`). The states keep their structure (the
+(303 MB with its EMA shadow and Adam moments) a round trip through a Ray task took a median 0.23 s as numpy and
+2.62 s as tensors over five runs on the shared 2-core machine (`benchmarks/engine.py --repeat 5`, in
+benchmarks/results/engine.json). The states keep their structure (the
 ``MemberState`` contract: tensors and JSON-able containers), so an ``ndarray`` on the wire is always a tensor that
 was converted, and converting back is exact (same dtype, shape and values).
 """

@@ -3,21 +3,19 @@ difference to the runner-up, and the ancestry of the best member."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from pbtnas.engine.population import origin_shares as _engine_origin_shares
 from pbtnas.report.load import RunData
 
 __all__ = ["AncestorStep", "GeneRow", "architecture_rows", "ancestry", "origin_shares", "origin_table"]
 
 
 def origin_shares(members: list[dict[str, Any]]) -> dict[int, float]:
-    """Share of (member, gene) pairs whose layer came from each initial member: ``lineage[g][0]`` is the origin of
-    gene g; every gene counts, weightless ones too, and the shares sum to 1 (reference §4.8)."""
-    counts = Counter(int(lin[0]) for m in members for lin in m["lineage"])
-    total = sum(counts.values())
-    return {uid: counts[uid] / total for uid in sorted(counts)} if total else {}
+    """The engine's ``origin_shares`` of members read from a population file: one formula for lineage.json and the
+    report, so the two cannot drift apart."""
+    return _engine_origin_shares(m["lineage"] for m in members)
 
 
 def origin_table(run: RunData) -> tuple[list[int], list[int], list[list[float]]]:

@@ -8,6 +8,7 @@ renders and points inside the text. Anything else (another exception, a hang) is
 
 from __future__ import annotations
 
+import faulthandler
 import re
 import signal
 from collections.abc import Iterator
@@ -27,8 +28,17 @@ SMALL = {name: ALL[name] for name in ("digits", "mlp")}
 BIG = {name: ALL[name] for name in ("gan", "drqv2", "ganhard")}
 
 
+GUARD_SECONDS = 10.0  # one input; the slowest valid space compiles in ~0.15 s, so this only catches real hangs
+# A fuzz test still running after this is ended by ``backstop`` (the process exits with every thread's stack): for
+# a hang inside C code that holds the GIL, where neither SIGALRM's Python handler nor a Python timer thread (as in
+# pytest-timeout) ever gets to run. The longest family of the language campaign takes about 3 minutes when idle.
+BACKSTOP_SECONDS = 1200
+
+
 def fast(n: int) -> settings:
-    """Derandomized, no database, no deadline (the time guard below is the hang check): reproducible in CI."""
+    """Derandomized, no database, no deadline (hypothesis's deadline only reports a slow example after it has
+    finished, so it cannot stop a hang; ``check`` runs each input under ``time_guard`` instead): reproducible in
+    CI."""
     return settings(max_examples=n, derandomize=True, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck))
 
@@ -160,6 +170,17 @@ def time_guard(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextmanager
+def backstop(seconds: float) -> Iterator[None]:
+    """End the process (exit 1, stacks on stderr) if the body runs longer than ``seconds``. faulthandler's watchdog
+    is a C thread that needs no GIL, so this stops even a hang in C code; a failure of the whole run, not a stall."""
+    faulthandler.dump_traceback_later(seconds, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
 def assert_located(err: DiagnosticError, text: str) -> None:
     """Every diagnostic carries a span inside ``text``: a line that exists (or the one just past the end, where
     "unexpected end of input" points), a column within that line (+1 for the end), and an end not before it."""
@@ -174,9 +195,15 @@ def assert_located(err: DiagnosticError, text: str) -> None:
         assert (s.end_line, s.end_column) >= (s.line, s.column), d
 
 
-def check(text: str, *, located: bool = False) -> CompiledSpace | None:
+def check(text: str, *, located: bool = False, guard: float = GUARD_SECONDS) -> CompiledSpace | None:
     """Compile; a DiagnosticError must render (text and JSON) and point inside the text. ``located``: every
-    diagnostic must have a valid span (the campaign's stricter oracle). Returns the space when it compiled."""
+    diagnostic must have a valid span (the campaign's stricter oracle). Returns the space when it compiled.
+    The whole check runs under ``time_guard(guard)``: an input that hangs raises ``Hang`` and fails its example."""
+    with time_guard(guard):
+        return _check(text, located)
+
+
+def _check(text: str, located: bool) -> CompiledSpace | None:
     try:
         space = compile_text(text, "fuzz.nas")
     except DiagnosticError as err:

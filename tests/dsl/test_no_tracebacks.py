@@ -3,18 +3,49 @@ compile), never in any other exception; `pbtnas check` on such inputs exits 0 or
 
 Hypothesis runs derandomized with fixed example counts so CI is reproducible; together these tests take well
 under a minute on a shared 2-core machine (the big paper spaces get few examples: each compile costs ~0.3 s).
+Every input runs under the oracle's SIGALRM guard and every test under a faulthandler backstop; the last tests of
+this file show that both stop a hang.
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nas_fuzz
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from nas_fuzz import BIG, MUTATION, SMALL, SPACES, VOCAB, check, fast, mutate, tokens
+from nas_fuzz import (
+    BACKSTOP_SECONDS,
+    BIG,
+    MUTATION,
+    SMALL,
+    SPACES,
+    VOCAB,
+    Hang,
+    backstop,
+    check,
+    fast,
+    mutate,
+    time_guard,
+    tokens,
+)
 from typer.testing import CliRunner
 
 from pbtnas.cli import app
 from pbtnas.compiler import DiagnosticError, compile_text
+
+
+
+@pytest.fixture(autouse=True)
+def _backstop() -> Iterator[None]:
+    with backstop(BACKSTOP_SECONDS):
+        yield
 
 
 def test_tokenizer_round_trips_the_spaces():
@@ -98,7 +129,8 @@ def test_cli_check_never_prints_a_traceback(tmp_path_factory, name, ops, as_json
     path = tmp_path_factory.mktemp("fuzz") / "space.nas"
     path.write_text(mutate(SMALL[name], ops) if ops else SMALL[name])
     args = ["check", str(path)] + (["--format", "json"] if as_json else [])
-    result = runner.invoke(app, args)
+    with time_guard(nas_fuzz.GUARD_SECONDS):
+        result = runner.invoke(app, args)
     out = result.output + (result.stderr if result.stderr_bytes is not None else "")
     assert result.exit_code in (0, 1), (result.exit_code, out, result.exception)
     assert "Traceback" not in out
@@ -123,3 +155,52 @@ def test_cli_bad_inputs_exit_1_without_traceback(args, tmp_path):
     assert result.exit_code == 1, out
     assert "Traceback" not in out
     assert "error" in out
+
+
+# ---- the hang guards ------------------------------------------------------------------------------------------------
+
+
+def _hang(*args: object, **kwargs: object) -> None:
+    while True:  # a compiler stuck in a Python loop
+        pass
+
+
+def test_the_oracle_fails_an_input_that_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nas_fuzz, "compile_text", _hang)
+    before = signal.getsignal(signal.SIGALRM)
+    t0 = time.monotonic()
+    with pytest.raises(Hang):
+        check("space s", guard=0.2)
+    assert time.monotonic() - t0 < 5
+    # the guard leaves no alarm armed and puts the previous handler back
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before
+
+
+def test_a_hang_under_hypothesis_fails_the_example_instead_of_stalling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the fuzz tests' settings (deadline=None), a hanging input raises Hang in the example."""
+    monkeypatch.setattr(nas_fuzz, "compile_text", _hang)
+
+    @fast(3)
+    @given(st.sampled_from(sorted(SMALL)))
+    def one(name: str) -> None:
+        check(SMALL[name], guard=0.2)
+
+    t0 = time.monotonic()
+    with pytest.raises(Hang):
+        one()
+    assert time.monotonic() - t0 < 30
+
+
+def test_the_backstop_ends_a_hang_in_c_code() -> None:
+    """One C call that loops without checking for signals (builtin sum over a huge range, as a big-int computation
+    would) holds the GIL: SIGALRM's Python handler (and any Python timer thread, as in pytest-timeout) never runs.
+    The backstop still ends the process, with exit 1 and the stack."""
+    code = (f"import sys; sys.path.insert(0, {str(Path(nas_fuzz.__file__).parent)!r}); import nas_fuzz\n"
+            "with nas_fuzz.backstop(2), nas_fuzz.time_guard(1):\n"
+            "    sum(range(10**12))\n")
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert time.monotonic() - t0 < 60
+    assert proc.returncode == 1, proc
+    assert "Timeout" in proc.stderr and "<string>" in proc.stderr, proc.stderr

@@ -1,4 +1,5 @@
-"""Selection and replacement counts, ranking, failed members, stratified initial genomes, the step schedule."""
+"""Selection and replacement counts, ranking, failed members, stratified initial genomes, layer-origin shares,
+the step schedule."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from pbtnas.engine.population import Member, stratified_genomes
+from pbtnas.engine.driver import lineage_shares
+from pbtnas.engine.population import Member, origin_shares, stratified_genomes
 from pbtnas.engine.schedule import StepRule, plan_steps
 from pbtnas.engine.selection import AllMembersFailed, select, selection_counts
 
@@ -63,18 +65,52 @@ def test_all_failed_raises() -> None:
         select(members_with([1.0, 2.0, 3.0, 4.0], failed={0, 1, 2, 3}))
 
 
-@pytest.mark.parametrize("n", [4, 6, 8, 12, 24])
-def test_stratified_genomes_cover_every_option(n: int) -> None:
-    counts = (2, 3, 5, 7, 8)
+# (N, option counts) with every gene having at most N options, so that N // m >= 1 and the bound below binds: a
+# sampler that missed an option (or drew the column uniformly) would fail it.
+COVERED = [(4, (2, 3, 4)), (6, (2, 3, 5, 6)), (8, (2, 3, 5, 7, 8)), (12, (2, 3, 5, 7, 8)), (24, (2, 3, 5, 7, 8))]
+
+
+@pytest.mark.parametrize(("n", "counts"), COVERED)
+def test_stratified_genomes_cover_every_option(n: int, counts: tuple[int, ...]) -> None:
     genomes = stratified_genomes(counts, n, np.random.default_rng(0))
     assert len(genomes) == n
     for k, m in enumerate(counts):
+        assert n // m >= 1  # the case this test is about: see test_more_options_than_members for m > N
         column = [g[k] for g in genomes]
-        for option in range(m):
-            assert column.count(option) >= n // m
         assert all(0 <= v < m for v in column)
+        for option in range(m):
+            assert column.count(option) >= n // m, (n, m, option, column)
+        # the stratified part is exact: at most N % m entries are topped up, so no option exceeds N // m + N % m
+        assert max(column.count(option) for option in range(m)) <= n // m + n % m, (n, m, column)
     assert genomes == stratified_genomes(counts, n, np.random.default_rng(0))
     assert genomes != stratified_genomes(counts, n, np.random.default_rng(1))
+
+
+def test_more_options_than_members() -> None:
+    """With m > N no stratum holds a full copy of every option (N // m == 0): the authors' rule then draws every
+    entry uniformly (as the authors' initialisation does). Over many seeds every option turns up, and each
+    column keeps its values in range."""
+    n, counts = 4, (7, 9)
+    seen: list[set[int]] = [set(), set()]
+    for seed in range(60):
+        genomes = stratified_genomes(counts, n, np.random.default_rng(seed))
+        assert len(genomes) == n
+        for k, m in enumerate(counts):
+            column = [g[k] for g in genomes]
+            assert all(0 <= v < m for v in column)
+            seen[k].update(column)
+    assert seen == [set(range(7)), set(range(9))]
+
+
+def test_origin_shares_by_hand() -> None:
+    """Three members, two genes; a layer's origin is the first uid of its path, whatever it passed through since.
+    The six (member, gene) origins are 0, 0 | 1, 0 (via 3) | 0 (via 4), 2: origin 0 holds 4 of 6, 1 and 2 one each."""
+    lineages = [[[0], [0]], [[1], [0, 3]], [[0, 4], [2]]]
+    assert origin_shares(lineages) == pytest.approx({0: 4 / 6, 1: 1 / 6, 2: 1 / 6})
+    assert list(origin_shares(lineages)) == [0, 1, 2]  # by origin uid
+    assert origin_shares([]) == {}
+    members = [Member(slot=i, uid=10 + i, genome=(0, 0), lineage=lin) for i, lin in enumerate(lineages)]
+    assert lineage_shares(members) == pytest.approx({"0": 4 / 6, "1": 1 / 6, "2": 1 / 6})  # lineage.json's form
 
 
 def test_plain_schedule() -> None:

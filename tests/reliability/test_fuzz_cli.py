@@ -2,7 +2,7 @@
 a directory where a file belongs, empty, binary and non-UTF-8 files, and run directories that are not runs. Each
 case must end with a non-zero exit and a one-line `error` on stderr: never a Python traceback, never a hang.
 
-In-process through typer's CliRunner (each case under a SIGALRM guard), plus a few real subprocesses that check
+In-process through typer's CliRunner (each case under a SIGALRM guard, each test under nas_fuzz's backstop), plus a few real subprocesses that check
 the same from the outside (exit status, stderr, no "Traceback"). `pbtnas.engine.commands.run_search` is replaced
 by a sentinel: a config the loader accepts is recorded instead of starting Ray, so no case can start a search.
 """
@@ -26,9 +26,10 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dsl"))
 
-from nas_fuzz import SPACES, fast, time_guard  # noqa: E402
+from nas_fuzz import BACKSTOP_SECONDS, SPACES, backstop, fast, time_guard  # noqa: E402
 
 from pbtnas.cli import app  # noqa: E402
+from pbtnas.engine.config import SearchConfig, validate_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 GUARD_SECONDS = 20.0
@@ -36,15 +37,25 @@ runner = CliRunner()
 
 
 class WouldSearch(Exception):
-    """Raised instead of starting Ray: the configuration was accepted."""
+    """Raised instead of starting Ray: the configuration was accepted. Holds what the search would have run with."""
+
+    def __init__(self, cfg: SearchConfig, run_dir: Path) -> None:
+        super().__init__(f"would search {run_dir}")
+        self.cfg, self.run_dir = cfg, run_dir
+
+
+@pytest.fixture(autouse=True)
+def _backstop() -> Iterator[None]:
+    with backstop(BACKSTOP_SECONDS):  # a hang in C code, which the per-case SIGALRM guard cannot interrupt
+        yield
 
 
 @pytest.fixture(autouse=True)
 def no_real_search(monkeypatch: pytest.MonkeyPatch) -> None:
     import pbtnas.engine.commands as commands
 
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise WouldSearch()
+    def refuse(cfg: SearchConfig, space: Any, run_dir: Path, *args: Any, **kwargs: Any) -> Any:
+        raise WouldSearch(cfg, run_dir)
 
     monkeypatch.setattr(commands, "run_search", refuse)
 
@@ -103,7 +114,10 @@ def test_compiler_commands_on_bad_space_files(bad: dict[str, Path], kind: str, c
     if command[0] == "compile":
         args += ["--out", str(tmp_path / "out.json")]
     if command == ["sample"] and kind == "dir":
-        return  # `sample DIR` treats a directory as a GAN run: covered by the run-directory cases below
+        # `sample DIR` reads a directory as a GAN run: an empty folder is no run, refused like the run-directory
+        # cases below (their exit code, not the compiler's)
+        assert_diagnostic(args, "run")
+        return
     code, out, exc = invoke(args)
     assert exc is None or isinstance(exc, SystemExit), f"{type(exc).__name__}: {exc}"
     assert code == 1 and "Traceback" not in out and "error" in out, out
@@ -175,6 +189,9 @@ def test_compiler_flags(args: list[str], tmp_path: Path) -> None:
     (["--max-retries", "-1"], "max_retries"),
     (["--algorithm", "mutation", "--shrink-perturb", "0.4,0.1"], "shrink"),
     (["--algorithm", "random", "--mix-with-self"], "mix_with_self"),
+    (["--address", "1e999"], "not a ray address"),
+    (["--address", "10.0.0.1:port"], "not a ray address"),
+    (["--address", "10.0.0.1:70000"], "not a ray address"),
     (["--out", "{tmp}/run\x00x"], "nul"),
     (["--out", "{file}"], "not a directory"),
     (["--out", "{nonempty}"], "not empty"),
@@ -237,45 +254,113 @@ def to_toml(d: dict[str, Any]) -> str:
     return "".join(f"{json.dumps(k)} = {toml_value(v)}\n" for k, v in d.items())
 
 
+# Values every field accepts: a config made only of these must be accepted, so the fuzz also checks the other side.
+VALID: dict[str, st.SearchStrategy[Any]] = {
+    "population": st.integers(2, 64),
+    "epochs": st.integers(2, 50),
+    "seed": st.integers(0, 2**31),
+    "tau": st.floats(0.01, 0.5),
+    "mix_probability": st.floats(0.0, 1.0),
+    "algorithm": st.sampled_from(["pbtnas", "random", "mutation"]),
+    "workers": st.integers(1, 8),
+    "cpus_per_member": st.floats(0.1, 4.0),
+    "max_retries": st.integers(0, 5),
+    "progress": st.just(False),
+    "tensorboard": st.booleans(),
+    "overlap_steps": st.booleans(),
+    "address": st.sampled_from(["auto", "127.0.0.1:6379", "head.example:10001", "ray://10.0.0.1:10001"]),
+}
+
 CORRUPTION = st.one_of(
     st.tuples(st.just("wrong_value"), st.sampled_from(FIELDS), JUNK),
     st.tuples(st.just("unknown_key"), st.text(min_size=1, max_size=12), JUNK),
     st.tuples(st.just("drop"), st.sampled_from(["space"]), st.none()),
     st.tuples(st.just("task_option"), st.sampled_from(["batch_size", "lr", "data", "nope", "preset"]), JUNK),
+    st.sampled_from(sorted(VALID)).flatmap(lambda k: st.tuples(st.just("valid_value"), st.just(k), VALID[k])),
 )
-CONFIG_OUTCOMES: Counter[str] = Counter()
+FUZZ_EXAMPLES = 60
+
+# pydantic's lax mode (what the loader uses) reads these strings as booleans
+TRUE, FALSE = {"1", "true", "t", "yes", "y", "on"}, {"0", "false", "f", "no", "n", "off"}
 
 
-@fast(60)
-@given(st.lists(CORRUPTION, min_size=1, max_size=3))
-def test_search_config_fuzz(tmp_path_factory: pytest.TempPathFactory, corruptions: list[tuple[str, Any, Any]]) -> None:
-    cfg: dict[str, Any] = dict(BASE)
-    for kind, key, value in corruptions:
-        if kind == "drop":
-            cfg.pop(key, None)
-        elif kind == "task_option":
-            cfg.setdefault("task_options", {})
-            if isinstance(cfg["task_options"], dict):
-                cfg["task_options"][key] = value
+def same(got: Any, written: Any) -> bool:
+    """Whether an accepted config holds the value the file wrote, allowing only the loader's lax conversions
+    (1 for true, "2" for 2, a list for a tuple)."""
+    if isinstance(got, bool) and isinstance(written, str):
+        return written.strip().lower() in (TRUE if got else FALSE)
+    if got == written and not (isinstance(got, float) and math.isnan(got)):
+        return True
+    if isinstance(got, (int, float)) and isinstance(written, str):
+        try:
+            return float(written) == got
+        except ValueError:
+            return False
+    if isinstance(got, (list, tuple)) and isinstance(written, list):
+        return len(got) == len(written) and all(same(g, w) for g, w in zip(got, written))
+    return False
+
+
+def check_accepted(written: dict[str, Any], cfg: SearchConfig, run_dir: Path) -> None:
+    """An accepted config is the file's config: no key ignored, every value the one written (up to the lax
+    conversions above), the run directory the one given, and it survives the round trip through config.json
+    that --resume makes."""
+    assert set(written) <= set(SearchConfig.model_fields), sorted(set(written) - set(SearchConfig.model_fields))
+    for key, value in written.items():
+        if key == "task_options":
+            for name, option in value.items():
+                assert same(cfg.task_options.get(name), option), (name, option, cfg.task_options)
         else:
-            cfg[key] = value
-    folder = tmp_path_factory.mktemp("cfg")
-    cfg.setdefault("out", str(folder / "run")) if "out" in cfg else None
-    path = folder / "run.toml"
-    path.write_text(to_toml(cfg))
-    code, out, exc = invoke(["search", "--config", str(path)])
-    if isinstance(exc, WouldSearch):
-        CONFIG_OUTCOMES["accepted"] += 1  # e.g. progress = 1 (pydantic reads it as true): a valid config
-        return
-    CONFIG_OUTCOMES["rejected"] += 1
-    assert exc is None or isinstance(exc, SystemExit), f"{type(exc).__name__}: {exc}\n{to_toml(cfg)}"
-    assert code != 0 and "Traceback" not in out and "error" in out.lower(), (out, to_toml(cfg))
+            assert same(getattr(cfg, key), value), (key, value, getattr(cfg, key))
+    if isinstance(written.get("out"), str) and written["out"].strip():
+        assert run_dir == Path(written["out"]), (run_dir, written["out"])
+    stored = json.loads(json.dumps(cfg.model_dump(mode="json")))  # what the run writes to config.json
+    assert validate_config(stored, "config.json") == cfg
 
 
-def test_config_fuzz_rejected_nearly_everything() -> None:
-    if not CONFIG_OUTCOMES:
-        pytest.skip("runs after test_search_config_fuzz")
-    assert CONFIG_OUTCOMES["rejected"] >= 0.8 * sum(CONFIG_OUTCOMES.values()), CONFIG_OUTCOMES
+def test_search_config_fuzz(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A valid base config with one to three corruptions: a config made only of valid values is accepted and
+    checked; one with an unknown key or without its space is refused; whatever else is accepted is checked too,
+    and the rest end in a one-line error."""
+    outcomes: Counter[str] = Counter()
+
+    @fast(FUZZ_EXAMPLES)
+    @given(st.lists(CORRUPTION, min_size=1, max_size=3))
+    def one(corruptions: list[tuple[str, Any, Any]]) -> None:
+        folder = tmp_path_factory.mktemp("cfg")
+        cfg: dict[str, Any] = {**BASE, "out": str(folder / "run")}
+        for kind, key, value in corruptions:
+            if kind == "drop":
+                cfg.pop(key, None)
+            elif kind == "task_option":
+                cfg.setdefault("task_options", {})
+                if isinstance(cfg["task_options"], dict):
+                    cfg["task_options"][key] = value
+            else:
+                cfg[key] = value
+        path = folder / "run.toml"
+        path.write_text(to_toml(cfg))
+        code, out, exc = invoke(["search", "--config", str(path)])
+        kinds = {kind for kind, _, _ in corruptions}
+        if kinds == {"valid_value"}:
+            assert isinstance(exc, WouldSearch), (out, to_toml(cfg))
+        if "drop" in kinds or any(k == "unknown_key" and key not in SearchConfig.model_fields
+                                  for k, key, _ in corruptions):
+            assert not isinstance(exc, WouldSearch), f"accepted a config it must refuse:\n{to_toml(cfg)}"
+        if isinstance(exc, WouldSearch):
+            outcomes["accepted"] += 1
+            check_accepted(cfg, exc.cfg, exc.run_dir)
+            assert not exc.run_dir.exists(), "the run directory was made before the search started"
+            return
+        outcomes["rejected"] += 1
+        assert exc is None or isinstance(exc, SystemExit), f"{type(exc).__name__}: {exc}\n{to_toml(cfg)}"
+        assert code != 0 and "Traceback" not in out and "error" in out.lower(), (out, to_toml(cfg))
+
+    one()
+    print(f"config fuzz: {dict(outcomes)}")
+    # every example ran, and both sides of the loader were exercised
+    assert outcomes["accepted"] + outcomes["rejected"] == FUZZ_EXAMPLES, outcomes
+    assert outcomes["accepted"] > 0 and outcomes["rejected"] >= FUZZ_EXAMPLES // 2, outcomes
 
 
 # ---- run directories: resume, evaluate, soup, report, sample, experiment -------------------------------------------

@@ -7,7 +7,8 @@ character edits (insert/delete/replace, with unicode and control characters), tr
 where ints belong, deep nesting (parentheses, unary minus, wide sums), blank lines and comments, and a mix of them.
 
 Hypothesis runs derandomized (the same inputs on every machine, no example database) and with no deadline; each
-input instead runs under a SIGALRM guard (GUARD_SECONDS), so a hang fails the test with its input. The whole file
+input instead runs under the oracle's SIGALRM guard (nas_fuzz.GUARD_SECONDS), so a hang fails the test with its
+input, and a faulthandler backstop ends the run past nas_fuzz.BACKSTOP_SECONDS (a hang in C code holding the GIL). The whole file
 takes about 2 minutes on one core of the shared 2-core machine; docs/security.md has the measured figures.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dsl"))  # the shar
 
 from nas_fuzz import (  # noqa: E402
     ALL,
+    BACKSTOP_SECONDS,
     EDGE_NUMBERS,
     MUTATION,
     NOISE_LINES,
     UNICODE,
+    backstop,
     char_edit,
     check,
     fast,
@@ -39,11 +42,15 @@ from nas_fuzz import (  # noqa: E402
     nest,
     replace_number,
     splice,
-    time_guard,
     tokens,
 )
 
-GUARD_SECONDS = 10.0  # one input; the slowest valid space compiles in ~0.15 s, so this only catches real hangs
+
+
+@pytest.fixture(autouse=True)
+def _backstop() -> Iterator[None]:
+    with backstop(BACKSTOP_SECONDS):
+        yield
 
 # Every family draws the space it mutates from all of spaces/*.nas, weighted towards the small files: a mutant of
 # ganhard.nas that still parses costs ~0.15 s to elaborate, one of mlp.nas ~3 ms.
@@ -75,8 +82,7 @@ def run_family(family: str, strategy: st.SearchStrategy[str]) -> Counter[str]:
     @fast(FAMILIES[family])
     @given(strategy)
     def one(text: str) -> None:
-        with time_guard(GUARD_SECONDS):
-            space = check(text, located=True)
+        space = check(text, located=True)
         outcome["compiled" if space is not None else "diagnosed"] += 1
         inputs.add(text)
 

@@ -60,11 +60,19 @@ def test_report_reads_the_engines_files_consistently(experiment: tuple[Path, lis
     run_dir = out / "pbt" / "seed_5"
     run = load_run(run_dir)
     assert run.epochs == [0, 1, 2, 3] and run.complete and run.algorithm == "PBT-NAS"
-    # the layer-origin shares recomputed from the population files equal the engine's own lineage.json
+    # lineage.json and the population files describe the same populations: the report's shares (one function with
+    # the engine's, tested by hand in tests/engine) recomputed from each snapshot equal the engine's for that epoch
     engine = {h["epoch"]: {int(k): v for k, v in h["shares"].items()} for h in
               json.loads((run_dir / "lineage.json").read_text())}
+    assert sorted(engine) == run.epochs
+    genes = len(run.gene_names)
     for snap in run.snapshots:
-        assert origin_shares(snap["members"]) == pytest.approx(engine[snap["epoch"]])
+        shares = origin_shares(snap["members"])
+        assert shares == pytest.approx(engine[snap["epoch"]])
+        # only initial members (uids 0..3) are origins, and each share is a whole number of the 4 x genes pairs
+        assert set(shares) <= {0, 1, 2, 3} and sum(shares.values()) == pytest.approx(1.0)
+        assert all(abs(v * 4 * genes - round(v * 4 * genes)) < 1e-9 for v in shares.values())
+    assert engine[0] == {0: 0.25, 1: 0.25, 2: 0.25, 3: 0.25}  # before any mixing each member owns its own layers
     # the best of the final population is what the engine wrote to best/
     info = json.loads((run_dir / "best" / "info.json").read_text())
     assert run.final_fitness == pytest.approx(info["fitness"])
