@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural architecture search with PBT-NAS.")
+from pbtnas.errors import EXIT_INTERNAL, EXIT_USER, UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural architecture search with PBT-NAS. "
+                  "Add --debug to any command to see the traceback of an internal error.")
 
 # --- compiler commands: compile, check, sample, show, ops (pbtnas/compiler/commands.py) ---
 from pbtnas.compiler.commands import register as _register_compiler_commands  # noqa: E402
@@ -40,7 +44,7 @@ def sample(
         path = sample_run(target, out or Path("samples.png"), grid=grid, seed=seed, which=which)
     except RunError as err:
         print(f"error: {err}", file=sys.stderr)
-        raise typer.Exit(1)
+        raise typer.Exit(err.exit_code)
     print(f"wrote {path}")
 
 
@@ -58,13 +62,13 @@ def evaluate(
 
     if not run_dir.is_dir():
         print(f"error: {run_dir} is not a directory", file=sys.stderr)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_USER)
     try:
         results = evaluate_run(run_dir, fid_images=fid_images, splits=splits, episodes=episodes, video=video,
                                seed=seed)
-    except (RunError, ValueError) as err:
+    except (RunError, ValueError) as err:  # ValueError: the task's own checks of the saved networks
         print(f"error: {err}", file=sys.stderr)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_USER)
     for line in format_results(results):
         print(line)
     print(f"wrote {run_dir / 'final_metrics.json'}")
@@ -83,8 +87,26 @@ _register_report_commands(app)
 # --- end of report commands ---
 
 
-def main() -> None:
-    app()
+DEBUG_FLAG = "--debug"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script. Exit codes: pbtnas.errors.EXIT_CODES (the README's table)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    # `--debug` anywhere on the line: every command has it without repeating it in each signature
+    debug = DEBUG_FLAG in args
+    args = [a for a in args if a != DEBUG_FLAG]
+    try:
+        app(args=args, prog_name="pbtnas")
+    except UserError as err:  # a documented user error that no command turned into its message itself
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except Exception as err:  # anything else is a bug in pbtnas, not the user's mistake
+        if debug:
+            traceback.print_exc()
+        print(f"internal error (a bug in pbtnas, please report it): {type(err).__name__}: {err}\n"
+              f"  run the command again with {DEBUG_FLAG} for the traceback", file=sys.stderr)
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

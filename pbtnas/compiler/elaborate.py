@@ -511,8 +511,6 @@ class Elaborator:
         extra: list[Any] = []
         ok = True
         positional = [a for a in args if a.name is None]
-        if any(a.name is not None for a in args[: len(positional)]) and positional:
-            pass
         seen_kw = False
         for a in args:
             if a.name is not None:

@@ -23,12 +23,15 @@ from pbtnas.compiler.elaborate import Elaborator, GeneDef, Program
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Diagnostic, DiagnosticError, Source
 from pbtnas.dsl.parser import parse
+from pbtnas.errors import EXIT_DIAGNOSTICS, UserError
 
 ARTIFACT_FORMAT = 1
 
 
-class GenomeError(ValueError):
+class GenomeError(UserError, ValueError):
     """A genome that does not belong to this space (wrong length, value out of range, foreign schema)."""
+
+    exit_code = EXIT_DIAGNOSTICS
 
 
 @dataclass(frozen=True)

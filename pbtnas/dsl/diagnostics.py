@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from pbtnas.errors import EXIT_DIAGNOSTICS, UserError
+
 
 @dataclass(frozen=True, order=True)
 class Span:
@@ -58,8 +60,10 @@ class Source:
         return ""
 
 
-class DiagnosticError(Exception):
+class DiagnosticError(UserError):
     """Raised with every diagnostic of a failed compilation; never carries a Python traceback to the user."""
+
+    exit_code = EXIT_DIAGNOSTICS
 
     def __init__(self, diagnostics: list[Diagnostic], source: Source | None = None):
         self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)

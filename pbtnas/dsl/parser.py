@@ -482,9 +482,3 @@ def parse(text: str, filename: str = "<input>") -> ast.Module:
         if isinstance(err.orig_exc, _LiteralError):
             raise DiagnosticError([err.orig_exc.diagnostic], source) from None
         raise err.orig_exc from None
-
-
-def parse_file(path: str | Path) -> tuple[ast.Module, Source]:
-    path = Path(path)
-    text = path.read_text()
-    return parse(text, str(path)), Source(str(path), text)

@@ -14,7 +14,8 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from pbtnas.engine.commands import UserError, search, soup
+from pbtnas.engine.commands import search, soup
+from pbtnas.errors import Interrupted, UserError
 
 __all__ = ["register", "search_command", "soup_command"]
 
@@ -131,11 +132,8 @@ def search_command(
         if step_schedule:
             values["step_schedule"] = _schedule(step_schedule)
         summary, run_dir = search(values, config, resume)
-    except UserError as err:
-        _fail(str(err))
-        return
-    except KeyboardInterrupt:
-        _fail("interrupted; the last complete step is saved: continue with `pbtnas search --resume RUN_DIR`", 130)
+    except (UserError, Interrupted) as err:
+        _fail(str(err), err.exit_code)
         return
     console = Console()
     console.print(f"best fitness [bold]{summary.best_fitness:.6g}[/] in {summary.wall_seconds:.1f} s "
@@ -156,7 +154,7 @@ def soup_command(
     try:
         info = soup(run_dir, target, name, population)
     except UserError as err:
-        _fail(str(err))
+        _fail(str(err), err.exit_code)
         return
     Console().print(
         f"soup of {len(info['ingredients'])}/{len(info['candidates'])} members: fitness {info['fitness']:.6g} "

@@ -6,12 +6,15 @@ User errors raise ``UserError`` with a message meant to be printed as is; the CL
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pbtnas.engine.config import EXECUTION_OPTIONS, ConfigError, SearchConfig, load_config_file, validate_config
+from pbtnas.engine.config import EXECUTION_OPTIONS, SearchConfig, load_config_file, validate_config
 from pbtnas.engine.driver import Driver, NullProgress, RunSummary
 from pbtnas.engine.loading import LoadError, load_space_of_run
 from pbtnas.engine.names import UnsafeName, output_path, safe_name
@@ -26,17 +29,14 @@ from pbtnas.engine.rundir import (
     load_state,
 )
 from pbtnas.engine.seeding import Purpose, derive_seed
-from pbtnas.engine.selection import AllMembersFailed, rank
+from pbtnas.errors import Interrupted, Terminated, UserError
+from pbtnas.engine.selection import rank
 from pbtnas.engine.soup import greedy_soup
 from pbtnas.tasks.registry import UnknownTask, get_task
 
 __all__ = ["UserError", "compile_space_for", "run_search", "search", "soup"]
 
 log = logging.getLogger("pbtnas.engine")
-
-
-class UserError(Exception):
-    """A mistake of the user's (bad option, missing file, ...): printed without a traceback."""
 
 
 def space_loader_of(space: Any) -> str:
@@ -48,10 +48,8 @@ def compile_space_for(cfg: SearchConfig) -> Any:
     path = Path(cfg.space)
     if not path.exists():
         raise UserError(f"space file not found: {cfg.space}")
-    try:
-        from pbtnas.compiler import CompiledSpace, compile_space  # type: ignore[attr-defined]
-    except ImportError as err:
-        raise UserError(f"the compiler is not available: {err}") from None
+    from pbtnas.compiler import CompiledSpace, compile_space  # type: ignore[attr-defined]
+
     if path.suffix == ".json":
         if cfg.overrides:
             raise UserError("--set does not apply to a compiled .json space; compile the .nas file instead")
@@ -59,12 +57,8 @@ def compile_space_for(cfg: SearchConfig) -> Any:
             return CompiledSpace.from_json(path.read_text())
         except (OSError, ValueError, KeyError, TypeError) as err:  # not a compiled artifact pbtnas wrote
             raise UserError(f"{path} is not a compiled space artifact ({type(err).__name__}: {err})") from None
-    try:
-        return compile_space(str(path), overrides={**task_space_overrides(cfg), **cfg.overrides})
-    except Exception as err:  # DiagnosticError renders file:line:col diagnostics as its message
-        if type(err).__name__ in ("DiagnosticError", "GenomeError"):
-            raise UserError(str(err)) from None
-        raise
+    # A DiagnosticError is a UserError (exit 1) whose message is the file:line:col diagnostics
+    return compile_space(str(path), overrides={**task_space_overrides(cfg), **cfg.overrides})
 
 
 def task_space_overrides(cfg: SearchConfig) -> dict[str, str]:
@@ -74,7 +68,7 @@ def task_space_overrides(cfg: SearchConfig) -> dict[str, str]:
         return {}
     try:
         return {k: str(v) for k, v in hook(cfg.task_options).items()}
-    except Exception as err:  # an unknown environment, say: a user error with the task's own message
+    except ValueError as err:  # an unknown environment, invalid options: the task's own message
         raise UserError(f"task {cfg.task!r} cannot set up its space: {err}") from None
 
 
@@ -87,7 +81,7 @@ def preflight_task(cfg: SearchConfig) -> None:
         return
     try:
         preflight(task_cls.Options.model_validate(cfg.task_options))
-    except Exception as err:
+    except (ValueError, OSError) as err:  # a missing dataset or weights file (the tasks' own error types)
         raise UserError(str(err)) from None
 
 
@@ -102,7 +96,7 @@ def resolve_task_options(cfg: SearchConfig) -> SearchConfig:
         options["data_seed"] = cfg.seed
     try:
         validated = task_cls.Options.model_validate(options)
-    except Exception as err:
+    except ValueError as err:  # pydantic's ValidationError
         raise UserError(f"invalid task options for {cfg.task!r}:\n{err}") from None
 
     return cfg.model_copy(update={"task_options": validated.model_dump(mode="json")})
@@ -126,9 +120,9 @@ def apply_preset_engine_settings(values: dict[str, Any]) -> dict[str, Any]:
     try:
         task_cls = get_task(values.get("task", "classify"))
         validated = task_cls.Options.model_validate(options)
-    except UnknownTask as err:
-        raise UserError(str(err)) from None
-    except Exception as err:
+    except UnknownTask:
+        raise
+    except ValueError as err:  # pydantic's ValidationError
         raise UserError(f"invalid task options for {values.get('task')!r}:\n{err}") from None
     out = dict(values)
     for field, engine_key in PRESET_ENGINE_FIELDS.items():
@@ -159,6 +153,10 @@ def _setup_logging(run: RunDir) -> logging.Handler:
 _KEPT_POOLS: dict[tuple[Any, ...], Any] = {}
 
 
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def release_kept_workers() -> None:
     """Stop the actors kept by ``run_search(keep_workers=True)`` (they hold their CPUs until then)."""
     while _KEPT_POOLS:
@@ -179,6 +177,7 @@ def run_search(
     from pbtnas.engine.execution import ActorPool, default_workers, ensure_ray
 
     run = RunDir(run_dir)
+    stack = ExitStack()
     if not resume:
         run.root.mkdir(parents=True, exist_ok=True)
         atomic_write_json(
@@ -196,6 +195,10 @@ def run_search(
     handler = _setup_logging(run)
     try:
         ensure_ray(cfg.address, cfg.ray_bind)
+        # After ray.init, which installs a handler that dumps the process state on SIGTERM and dies: a job
+        # scheduler's SIGTERM (preemption, time limit) then ends the search like Ctrl-C.
+        if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
+            stack.callback(signal.signal, signal.SIGTERM, signal.signal(signal.SIGTERM, _raise_terminated))
         workers = cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member)
         runner_kwargs = {
             "space_loader": space_loader_of(space),
@@ -236,7 +239,17 @@ def run_search(
                 pool.shutdown()
         log.info("finished: best fitness %s", summary.best_fitness)
         return summary
+    except KeyboardInterrupt as stop:
+        log.warning("search stopped by %s", "SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
+        raise
+    except UserError as err:
+        log.error("search stopped: %s", err)
+        raise
+    except Exception:  # a bug: its traceback is in RUN/log.txt even when the CLI shows only the message
+        log.exception("internal error")
+        raise
     finally:
+        stack.close()
         logging.getLogger("pbtnas").removeHandler(handler)
         handler.close()
 
@@ -245,49 +258,49 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
     """``pbtnas search``: ``cli_values`` holds only the options given on the command line."""
     from pbtnas.engine.progress import RichProgress
 
+    if resume is not None:
+        run = RunDir(resume)
+        if not run.config_path.exists():  # without progress.json it starts again (killed while initialising)
+            raise UserError(f"{resume} is not a run directory that can be resumed (no config.json)")
+        changed = {k for k in cli_values if k not in EXECUTION_OPTIONS and k != "space"}
+        if config_file is not None or changed:
+            raise UserError(
+                "--resume continues a run with its own configuration; only execution options "
+                f"({', '.join(sorted(EXECUTION_OPTIONS))}) may be given, not: {', '.join(sorted(changed)) or '--config'}"
+            )
+        try:
+            stored = run.read_json(run.config_path)
+        except (OSError, ValueError) as err:
+            raise UserError(f"{run.config_path} is not readable JSON: {err}") from None
+        if not isinstance(stored, dict):
+            raise UserError(f"{run.config_path} is not a configuration (a JSON object)")
+        stored.update({k: v for k, v in cli_values.items() if k in EXECUTION_OPTIONS})
+        cfg = validate_config(stored, str(run.config_path))
+        try:
+            space = load_space_of_run(run.root)
+        except LoadError as err:
+            raise UserError(str(err)) from None
+        run_dir = run.root
+    else:
+        values: dict[str, Any] = load_config_file(config_file) if config_file else {}
+        values.update(cli_values)
+        if "space" not in values:
+            raise UserError("give the space to search (pbtnas search SPACE.nas) or `space = ...` in the config")
+        values = apply_preset_engine_settings(values)
+        cfg = resolve_task_options(validate_config(values, str(config_file) if config_file else "options"))
+        space = compile_space_for(cfg)
+        run_dir = output_path(cfg.out, "the run directory (out)") if cfg.out else default_run_dir(cfg, space.name)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UserError(f"{run_dir} exists and is not a directory; give --out a new or empty folder")
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise UserError(f"{run_dir} already exists and is not empty; use --resume {run_dir} to continue it")
+    preflight_task(cfg)
+    progress = RichProgress(len(cfg.steps())) if cfg.progress else None
     try:
-        if resume is not None:
-            run = RunDir(resume)
-            if not run.config_path.exists():  # without progress.json it starts again (killed while initialising)
-                raise UserError(f"{resume} is not a run directory that can be resumed (no config.json)")
-            changed = {k for k in cli_values if k not in EXECUTION_OPTIONS and k != "space"}
-            if config_file is not None or changed:
-                raise UserError(
-                    "--resume continues a run with its own configuration; only execution options "
-                    f"({', '.join(sorted(EXECUTION_OPTIONS))}) may be given, not: {', '.join(sorted(changed)) or '--config'}"
-                )
-            try:
-                stored = run.read_json(run.config_path)
-            except (OSError, ValueError) as err:
-                raise UserError(f"{run.config_path} is not readable JSON: {err}") from None
-            if not isinstance(stored, dict):
-                raise UserError(f"{run.config_path} is not a configuration (a JSON object)")
-            stored.update({k: v for k, v in cli_values.items() if k in EXECUTION_OPTIONS})
-            cfg = validate_config(stored, str(run.config_path))
-            try:
-                space = load_space_of_run(run.root)
-            except LoadError as err:
-                raise UserError(str(err)) from None
-            run_dir = run.root
-        else:
-            values: dict[str, Any] = load_config_file(config_file) if config_file else {}
-            values.update(cli_values)
-            if "space" not in values:
-                raise UserError("give the space to search (pbtnas search SPACE.nas) or `space = ...` in the config")
-            values = apply_preset_engine_settings(values)
-            cfg = resolve_task_options(validate_config(values, str(config_file) if config_file else "options"))
-            space = compile_space_for(cfg)
-            run_dir = output_path(cfg.out, "the run directory (out)") if cfg.out else default_run_dir(cfg, space.name)
-            if run_dir.exists() and not run_dir.is_dir():
-                raise UserError(f"{run_dir} exists and is not a directory; give --out a new or empty folder")
-            if run_dir.exists() and any(run_dir.iterdir()):
-                raise UserError(f"{run_dir} already exists and is not empty; use --resume {run_dir} to continue it")
-        preflight_task(cfg)
-        progress = RichProgress(len(cfg.steps())) if cfg.progress else None
         summary = run_search(cfg, space, run_dir, resume=resume is not None, progress=progress)
-        return summary, run_dir
-    except (ConfigError, AllMembersFailed, CheckpointError, UnsafeName, RunDirError) as err:
-        raise UserError(str(err)) from None
+    except KeyboardInterrupt as stop:
+        raise Interrupted(signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT, run_dir) from None
+    return summary, run_dir
 
 
 SOUP_POPULATIONS = ("final", "best_ever")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pbtnas.engine.schedule import StepRule, plan_steps
 from pbtnas.engine.statedict import ShrinkPerturb
+from pbtnas.errors import UserError
 
 __all__ = ["EXECUTION_OPTIONS", "ConfigError", "SearchConfig", "StepRuleConfig", "load_config_file"]
 
@@ -21,7 +22,7 @@ EXECUTION_OPTIONS = frozenset({"address", "ray_bind", "workers", "cpus_per_membe
                                "progress", "tensorboard", "overlap_steps"})
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration a user wrote wrong; the message says what and where."""
 
 
@@ -116,10 +117,6 @@ class SearchConfig(BaseModel):
     def steps(self) -> tuple[Any, ...]:
         rules = tuple(StepRule(r.until_epoch, r.step) for r in self.step_schedule)
         return plan_steps(self.epochs, self.step, rules)
-
-    def result_fields(self) -> dict[str, Any]:
-        """The options that determine the result (what a resumed run must not change)."""
-        return self.model_dump(exclude=EXECUTION_OPTIONS | {"out"})
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

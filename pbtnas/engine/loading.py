@@ -12,11 +12,12 @@ from torch import nn
 from pbtnas.engine.names import UnsafeName, safe_name
 from pbtnas.engine.rundir import CHECKSUMS_NAME, CheckpointError, load_state, verify_folder
 from pbtnas.engine.runner import UntrustedLoader, load_space
+from pbtnas.errors import UserError
 
 __all__ = ["LoadError", "load", "load_space_of_run"]
 
 
-class LoadError(ValueError):
+class LoadError(UserError, ValueError):
     pass
 
 

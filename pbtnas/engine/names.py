@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pbtnas.errors import UserError
+
 __all__ = ["UnsafeName", "inside", "output_path", "safe_name"]
 
 # Longer components fail with ENAMETOOLONG on the common file systems; say so up front.
 MAX_NAME = 200
 
 
-class UnsafeName(ValueError):
+class UnsafeName(UserError, ValueError):
     """A name or path a user (or a file) gave that pbtnas refuses to turn into a file system path."""
 
 

@@ -39,6 +39,8 @@ from typing import IO, Any
 
 import torch
 
+from pbtnas.errors import UserError
+
 __all__ = [
     "CHECKSUMS_NAME",
     "CheckpointError",
@@ -64,7 +66,7 @@ CHECKSUMS_NAME = "checksums.json"
 log = logging.getLogger("pbtnas.engine")
 
 
-class RunDirError(Exception):
+class RunDirError(UserError):
     """A run directory that cannot be used as it is (no intact step, a write that failed): a user-facing message,
     printed without a traceback."""
 
@@ -160,7 +162,7 @@ def save_state(path: Path, state: Any, sync_dir: bool = True) -> str:
     return _write_atomically(Path(path), lambda f: torch.save(state, f), sync_dir=sync_dir)
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be read as tensors and plain containers; the message names the file."""
 
 

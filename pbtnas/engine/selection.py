@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from pbtnas.engine.population import Member, latest_fitness
+from pbtnas.errors import UserError
 
 __all__ = ["AllMembersFailed", "Selection", "SelectionCounts", "rank", "rank_key", "select", "selection_counts"]
 
 
-class AllMembersFailed(RuntimeError):
+class AllMembersFailed(UserError, RuntimeError):
     """No healthy member is left to breed from."""
 
 

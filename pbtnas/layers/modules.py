@@ -168,15 +168,6 @@ class GlobalPool(nn.Module):
         return x.sum(dim=(2, 3)) if self.reduce == "sum" else x.mean(dim=(2, 3))
 
 
-class Residual(nn.Module):
-    def __init__(self, body: nn.Module):
-        super().__init__()
-        self.body = body
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
-
-
 ACTIVATIONS = {
     "id": nn.Identity, "identity": nn.Identity, "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
     "swish": nn.SiLU, "silu": nn.SiLU, "gelu": nn.GELU, "elu": nn.ELU,

@@ -53,7 +53,7 @@ def experiment_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show each run's progress bar"),
 ) -> None:
     """Run configs for several seeds through `pbtnas search` and write one report across them (resumable)."""
-    from pbtnas.engine.commands import UserError
+    from pbtnas.errors import UserError
     from pbtnas.engine.config import ConfigError
     from pbtnas.report.experiment import run_experiment
 
@@ -71,8 +71,8 @@ def experiment_command(
         return
     try:
         result = run_experiment(configs, seeds, out_dir, first_seed, extra, say=Console().print)
-    except (UserError, ConfigError) as err:
-        _fail(str(err))
+    except UserError as err:  # ConfigError is one
+        _fail(str(err), err.exit_code)
         return
     Console().print(f"report: {result['report']}")
 

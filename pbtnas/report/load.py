@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pbtnas.errors import UserError
+
 __all__ = ["Evaluation", "RunData", "RunError", "algorithm_label", "load_run", "setting_label"]
 
 
-class RunError(ValueError):
+class RunError(UserError, ValueError):
     """The directory is not a (readable) pbtnas run; the message says what is missing."""
 
 

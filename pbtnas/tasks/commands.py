@@ -17,9 +17,10 @@ from pbtnas.engine.loading import LoadError, load, load_space_of_run
 from pbtnas.engine.names import UnsafeName, output_path
 from pbtnas.engine.rundir import CheckpointError, load_state
 from pbtnas.tasks.registry import UnknownTask, get_task
+from pbtnas.errors import UserError
 
 
-class RunError(ValueError):
+class RunError(UserError, ValueError):
     """A run directory that cannot be evaluated as asked; the message is meant for the user."""
 
 

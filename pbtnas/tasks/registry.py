@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 
 from pbtnas.tasks.base import Task
+from pbtnas.errors import UserError
 
 __all__ = ["TASK_MODULES", "UnknownTask", "get_task", "task_names"]
 
@@ -17,7 +18,7 @@ TASK_MODULES: dict[str, str] = {
 }
 
 
-class UnknownTask(ValueError):
+class UnknownTask(UserError, ValueError):
     """A task name that is neither registered nor an importable ``module:Class``."""
 
 

@@ -98,7 +98,7 @@ def test_search_soup_and_load_digits_through_the_cli(ray_session: str, tmp_path:
     assert metrics["best"]["genome"] == json.loads((run / "best" / "genome.json").read_text())["choices"]
     # image grids come from GAN runs only: a clear message, exit 1
     sampled = runner.invoke(app, ["sample", str(run)])
-    assert sampled.exit_code == 1 and "draws images from a GAN run" in sampled.output
+    assert sampled.exit_code == 2 and "draws images from a GAN run" in sampled.output
 
 
 def test_explicit_preset_supplies_the_engine_settings_the_user_did_not_give() -> None:

@@ -30,6 +30,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
+from pbtnas.errors import UserError
+
 __all__ = ["CANDIDATES_CPU", "CANDIDATES_GPU", "Choice", "PROBED_ENV", "Probe", "RenderingUnavailable",
            "candidates", "choose_backend", "configure_gl", "current_choice", "enable_rendering", "install_hint",
            "load_suite", "none_works_message", "probe"]
@@ -53,7 +55,7 @@ print("PBTNAS_GL_PROBE " + json.dumps({"shape": list(image.shape), "max": int(im
 """
 
 
-class RenderingUnavailable(RuntimeError):
+class RenderingUnavailable(UserError, RuntimeError):
     """MuJoCo could not render a frame (no OpenGL backend for pixels)."""
 
 
