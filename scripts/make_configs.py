@@ -1,4 +1,4 @@
-"""Write configs/paper/*.toml (one per cell of the paper's experiments, reference §7) and their tiny twins
+"""Write configs/paper/*.toml (one per cell of the paper's experiments) and their tiny twins
 configs/tiny/*.toml (same algorithm and ablation, sized for a 2-core laptop), plus configs/tiny/digits/*.toml (the
 classify task, the fastest evidence). Every file is a ``pbtnas search --config`` file; BOHB cells are in
 configs/*/bohb/ and are read by ``pbtnas.baselines.bohb``. Re-run after changing a cell:
@@ -110,7 +110,7 @@ def cells() -> list[tuple[str, str, dict[str, Any], str]]:
         for setting, make, what in (settings[1], settings[3]):
             for abl, keys in ABLATIONS.items():
                 out.append((kind, f"{setting}_{abl}", {**make(tiny), **keys}, f"{what}: ablation {abl}"))
-        # population sizes (reference §7: GanHard 12/24/36, quadruped 6/12/18; pop 6 uses tau 0.4)
+        # population sizes (the paper's population-size study: GanHard 12/24/36, quadruped 6/12/18; pop 6 uses tau 0.4)
         pops = {"cifar10_ganhard": (12, 24, 36), "quadruped_run": (6, 12, 18)}
         tiny_pops = {"cifar10_ganhard": (4, 8, 12), "quadruped_run": (4, 6, 8)}
         for setting, make, what in (settings[1], settings[3]):

@@ -1,7 +1,7 @@
 """BOHB (paper Appendix B) through Ray Tune's ``TuneBOHB`` searcher and ``HyperBandForBOHB`` scheduler, driving
 the same Task protocol as the engine (``new_member``, ``train``, ``evaluate``).
 
-As the reference (§4.6): one Tune iteration = one e_step of training followed by an evaluation; ``max_t`` = the
+As the authors' code: one Tune iteration = one e_step of training followed by an evaluation; ``max_t`` = the
 number of steps of a full budget; at most ``max_concurrent`` trials at once; ``num_samples`` sampled architectures
 (the reference used 98 for a budget of 24 networks on CIFAR-10 and 49 for 12 on Quadruped, i.e. about 4.1 per
 network of budget, which is the default here). Every gene of the space is one categorical hyperparameter.

@@ -489,7 +489,7 @@ class Driver:
     def _vary_random(self, step: Step) -> list[dict[str, Any]]:
         """Random search: no selection. A failed member is restarted as a new random genome trained from
         scratch (with the remaining budget); with shrink-perturb, every member is shrink-perturbed against a
-        fresh network of its own genome before each step but the first (reference §4.6)."""
+        fresh network of its own genome before each step but the first (as the authors' code does)."""
         events: list[dict[str, Any]] = []
         rng = rng_for(self.cfg.seed, Purpose.RESTART, step.end)
         for m in list(self.members):

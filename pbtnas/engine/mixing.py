@@ -1,4 +1,4 @@
-"""PBT-NAS mixing (paper Algorithm 2, reference §4.3-4.4): the child is the base parent with some genes (and their
+"""PBT-NAS mixing (paper Algorithm 2 and the authors' code, AwesomeLemon/PBT-NAS at commit 5a27434): the child is the base parent with some genes (and their
 weights) taken from the donor, the inherited weights shrink-perturbed against a fresh network of the child's genome.
 
 What happens to each part of the state of an inherited gene's layers (everything else stays the base's):
@@ -8,7 +8,7 @@ What happens to each part of the state of an inherited gene's layers (everything
   vectors are then rescaled to unit length.
 * shadows (EMA generator, RL target critic): the donor's values, without shrink-perturb (as the reference does).
 * optim: the moments of those keys are dropped, so they start fresh; the base's moments stay for the base's
-  layers, matched by parameter name (never by position, reference quirk 4).
+  layers, matched by parameter name (never by position, as the authors' code does).
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def replace_layers(
     space: SpaceLike, base: MemberState, fresh_model: dict[str, Tensor], genes: Iterable[int]
 ) -> MemberState:
     """The layers of ``genes`` re-initialised from ``fresh_model`` (in the model and in every shadow that covers
-    the network they belong to), their moments dropped: SEARL's architecture mutation (reference §4.6)."""
+    the network they belong to), their moments dropped: SEARL's architecture mutation (as the authors' code does)."""
     genes = tuple(genes)
     covered = {name: {k.split(".", 1)[0] for k in shadow} for name, shadow in base["shadows"].items()}
     fresh_shadows = {

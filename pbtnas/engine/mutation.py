@@ -1,4 +1,4 @@
-"""The SEARL-like mutation baseline (paper §4, reference §4.6): the child copies the fitter of two parents drawn as
+"""The SEARL-like mutation baseline (paper §4): the child copies the fitter of two parents drawn as
 for mixing, then one of three mutations, picked uniformly: none (PBT's plain exploit), a SEARL weight mutation, or
 an architecture mutation of one gene to another value whose layers get fresh weights."""
 
@@ -43,7 +43,7 @@ def draw_mutation(rng: np.random.Generator, option_counts: tuple[int, ...], base
 
 
 def searl_weight_mutation(model: dict[str, Tensor], seed: int) -> dict[str, Tensor]:
-    """SEARL's weight mutation, as the reference applies it (§4.6).
+    """SEARL's weight mutation, as the authors' code applies it.
 
     Eligible: floating tensors with at least 2 dims whose key does not contain "norm". Pick k ~ U{1..#eligible}
     of them; in each, with n = size of the first dim, draw m ~ U{0..ceil(0.1 n) - 1} and mask every element with

@@ -98,7 +98,7 @@ def origin_shares(lineages: Iterable[Sequence[Sequence[int]]]) -> dict[int, floa
 
 
 def stratified_genomes(option_counts: tuple[int, ...], n: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
-    """N genomes stratified per gene (reference §4.1).
+    """N genomes stratified per gene (as the authors' code initialises its population).
 
     For gene k with m options: N // m copies of every option, topped up to N with uniformly random options,
     shuffled; member i takes entry i. Every option appears at least N // m times.

@@ -1,4 +1,4 @@
-"""Truncation selection of PBT-NAS (paper Algorithm 1, reference §4.3 and §4.5).
+"""Truncation selection of PBT-NAS (paper Algorithm 1 and the authors' code, AwesomeLemon/PBT-NAS at commit 5a27434).
 
 The rule for any population size N and fraction tau (0.25 by default):
 

@@ -1,9 +1,9 @@
-"""Greedy model soups (paper §5.5, reference §4.7) over a finished run's final population.
+"""Greedy model soups (paper §5.5) over a finished run's final population.
 
 Ingredients: the members whose genome is identical to the best member's, best first. Starting from the best, each
 next ingredient is tentatively averaged in (uniform average of the state dicts) and kept only if the soup's fitness
 strictly improves. All candidates are evaluated with the same evaluation seed, including the best member alone
-(the reference compares against a stored fitness from another draw, quirk 7).
+(the authors' code compares against a stored fitness from another draw).
 """
 
 from __future__ import annotations

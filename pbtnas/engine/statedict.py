@@ -73,7 +73,7 @@ def keys_owned_by(space: SpaceLike, genes: Iterable[int], keys: Iterable[str]) -
 def renormalize_sn(state: dict[str, Tensor], keys: Iterable[str] | None = None) -> None:
     """Rescale spectral-norm vectors (``…sn_u``/``…sn_v``) to unit length, in place.
 
-    Shrink-perturb scales them by about 0.4 (reference quirk 11); SN layers in eval mode use u and v as they are,
+    Shrink-perturb scales them by about 0.4 (the authors' code does not renormalise them); SN layers in eval mode use u and v as they are,
     so unnormalised vectors would inflate sigma's estimate on the child's first forward pass. Uses
     ``pbtnas.layers.renormalize_state`` when the op library provides it, so both agree on the naming.
     """

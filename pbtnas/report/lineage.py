@@ -1,4 +1,4 @@
-"""Where the layers of a population came from (paper Appendix A; reference §4.8), the best architecture and its
+"""Where the layers of a population came from (paper Appendix A), the best architecture and its
 difference to the runner-up, and the ancestry of the best member."""
 
 from __future__ import annotations

@@ -125,4 +125,4 @@ def test_rl_schedule_doubles_the_step_in_the_first_half_and_mixes_22_times() -> 
     ends = [s.end for s in steps]
     assert ends[:8] == [20, 40, 60, 80, 100, 120, 140, 150]
     assert ends[8:] == list(range(160, 301, 10))
-    assert sum(not s.last for s in steps) == 22  # mixings, as in the reference (§4.2)
+    assert sum(not s.last for s in steps) == 22  # mixings, as in the authors' code
