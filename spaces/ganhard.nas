@@ -26,6 +26,9 @@ const df_dim = 128
 const bottom_width = 4
 const img_size = bottom_width * 8
 const sum_branches = on                  # off: a discriminator block returns branch A alone, as the reference code
+# Channels of the images both networks see: 3 (RGB) for CIFAR-10 and STL-10; 1 for grey data (the digits of
+# `make demo`), where a 3-channel generator spends its few steps on colours the data never has.
+const img_channels = 3
 
 init conv = xavier_uniform(gain=1)
 init conv_transpose = xavier_uniform(gain=1)
@@ -98,7 +101,7 @@ block Projection(i, z: [latent_dim]) -> [gf_dim, bottom_width * 2 ** i, bottom_w
   return z >> linear
 }
 
-network generator(z: [latent_dim]) -> [3, img_size, img_size] {
+network generator(z: [latent_dim]) -> [img_channels, img_size, img_size] {
   p0 = Projection(i=0, z=z)                # projection 0 is always on
   param p1_enabled: [off, on]
   p1 = Projection(i=1, z=z)                # a disabled projection keeps its weights but is not added
@@ -113,12 +116,12 @@ network generator(z: [latent_dim]) -> [3, img_size, img_size] {
   skip_in3a = cell1.skip >> resize(8 * bottom_width, 8 * bottom_width, mode=nearest) >> conv(gf_dim, k=1)
   skip_in3b = cell2.skip >> resize(8 * bottom_width, 8 * bottom_width, mode=nearest) >> conv(gf_dim, k=1)
   cell3 = GenCell(x=h2, inject=skip_in3a + skip_in3b)
-  to_rgb = cell3 >> batchnorm >> relu >> conv(3, k=3, pad=1) >> tanh
+  to_rgb = cell3 >> batchnorm >> relu >> conv(img_channels, k=3, pad=1) >> tanh
   return to_rgb
 }
 
-# Discriminator edges on the RGB image (block 1's c0..c2): no activation before the conv, and no `none`.
-options EDGE_RGB[H, W]: [3, H, W] -> [df_dim, H, W] {
+# Discriminator edges on the image (block 1's c0..c2): no activation before the conv, and no `none`.
+options EDGE_RGB[H, W]: [img_channels, H, W] -> [df_dim, H, W] {
   conv_1x1     = conv(df_dim, k=1, sn=on)
   conv_3x3     = conv(df_dim, k=3, pad=1, sn=on)
   conv_5x5     = conv(df_dim, k=5, pad=2, sn=on)
@@ -180,7 +183,7 @@ block DisBlock[C, H, W](entry: options, x: [C, H, W]) -> [df_dim, H, W] | [df_di
   return out ?? n0 ?? x
 }
 
-network discriminator(x: [3, img_size, img_size]) -> [1] {
+network discriminator(x: [img_channels, img_size, img_size]) -> [1] {
   block1 = DisBlock(entry=EDGE_RGB, x=x)
   block2 = DisBlock(entry=EDGE, x=block1)
   block3 = DisBlock(entry=EDGE, x=block2)

@@ -23,11 +23,12 @@ from typing import Any
 import ray
 from ray.exceptions import ObjectLostError, RayActorError, WorkerCrashedError
 
+from pbtnas.engine.kernels import kernel_env
 from pbtnas.engine.raycluster import RayBind, start_or_join
 from pbtnas.engine.runner import MemberRunner
 from pbtnas.engine.wire import from_wire, to_wire
 
-__all__ = ["ActorPool", "TrainBatch", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
+__all__ = ["ActorPool", "actor_options", "TrainBatch", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
 
 log = logging.getLogger("pbtnas.engine")
 
@@ -92,6 +93,18 @@ class TrainOutcome:
     report: dict[str, Any]
 
 
+def actor_options(cpus_per_member: float, gpus_per_member: float) -> dict[str, Any]:
+    """Ray options of the pool's actors. SPREAD: on a cluster the actors go to different nodes (each loads the
+    task's data once), not all to the driver's node until it is full; on one machine it changes nothing. The
+    pinned CPU kernels (pbtnas.engine.kernels) make a run's numbers independent of the CPU model."""
+    options: dict[str, Any] = {"num_cpus": cpus_per_member, "num_gpus": gpus_per_member, "max_restarts": 0,
+                               "scheduling_strategy": "SPREAD"}
+    env = kernel_env()
+    if env:
+        options["runtime_env"] = {"env_vars": env}
+    return options
+
+
 class ActorPool:
     def __init__(
         self,
@@ -101,10 +114,7 @@ class ActorPool:
         gpus_per_member: float,
     ) -> None:
         self._kwargs = runner_kwargs
-        # SPREAD: on a cluster the actors go to different nodes (each loads the task's data once), not all to the
-        # driver's node until it is full; on one machine it changes nothing.
-        self._options = {"num_cpus": cpus_per_member, "num_gpus": gpus_per_member, "max_restarts": 0,
-                         "scheduling_strategy": "SPREAD"}
+        self._options = actor_options(cpus_per_member, gpus_per_member)
         self._cls = ray.remote(WireRunner)
         self.actors = [self._new_actor() for _ in range(n_workers)]
         self.restarts = 0

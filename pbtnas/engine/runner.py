@@ -118,6 +118,10 @@ class MemberRunner:
 
         return os.getpid()
 
+    def cpu_kernels(self) -> str:
+        """The CPU kernel level torch runs here (``AVX2`` where pbtnas.engine.kernels pinned it)."""
+        return str(torch.backends.cpu.get_cpu_capability())
+
     def _genome(self, values: tuple[int, ...] | list[int]) -> Any:
         return self.space.validate(list(values))
 

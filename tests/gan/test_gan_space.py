@@ -70,3 +70,47 @@ def test_ganhard_member_trains_mixes_and_scores(space, gan_cache: Path) -> None:
     with torch.no_grad():
         out = gen(torch.randn(3, 120))
     assert out.shape == (3, 3, 16, 16) and out.abs().max() <= 1.0
+
+
+def test_a_grey_ganhard_trains_on_one_channel_and_scores_like_rgb(gan_cache: Path) -> None:
+    """`make demo`'s space: img_channels = 1 on the grey digits. Both networks see one channel; the digits-FID
+    classifier sees the grey image repeated in R, G and B, as the stored digits are, so that the scores of a grey
+    and an RGB generator are on one scale."""
+    from pbtnas.compiler import compile_space
+    from pbtnas.tasks.gan.outputs import generate
+
+    grey = compile_space(SPACES / "ganhard.nas", overrides={**SMALL, "img_channels": "1"})
+    options = GanOptions(preset="tiny", max_train_images=160, d_batch_size=16, fid_images=200, cache_dir=gan_cache,
+                         device="cpu")
+    task = GanTask(grey, options, None)
+    assert task.train_data.images.shape[1:] == (1, 16, 16) and task.data.images.shape[1] == 3
+    assert torch.equal(task.train_data.images[:, 0], task.data.images[:, 1])
+    genome = grey.random_genome(np.random.default_rng(0))
+    state, metrics = task.train(task.new_member(genome, seed=1), genome, 0, 1, seed=1)
+    assert metrics["d_steps"] == 10
+    generator = task.final_generator(state, genome)
+    images = generate(generator, torch.randn(4, task.latent_dim))
+    assert images.shape == (4, 1, 16, 16)
+
+    # the FID of the grey generator is the FID of the same images given as RGB by a 3-channel module
+    class AsRGB(torch.nn.Module):
+        def __init__(self, g: torch.nn.Module) -> None:
+            super().__init__()
+            self.g = g
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return self.g(z).expand(-1, 3, -1, -1)
+
+    fid = task.fid(generator, 200, seed=3)
+    assert np.isfinite(fid) and fid == task.fid(AsRGB(generator), 200, seed=3)
+
+
+def test_a_grey_space_refuses_colour_images() -> None:
+    from pbtnas.tasks.gan.data import DatasetError, ImageData
+
+    colour = ImageData("toy", torch.arange(2 * 3 * 4 * 4, dtype=torch.uint8).reshape(2, 3, 4, 4), torch.zeros(2).long())
+    with pytest.raises(DatasetError, match="colour images"):
+        colour.grey()
+    grey = ImageData("toy", torch.arange(2 * 16, dtype=torch.uint8).reshape(2, 1, 4, 4).repeat(1, 3, 1, 1),
+                     torch.zeros(2).long())
+    assert grey.grey().images.shape == (2, 1, 4, 4)

@@ -44,15 +44,17 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class ImageData:
-    """Images as uint8 [N, 3, S, S] and labels as int64 [N] (-1 for unlabeled images)."""
+    """Images as uint8 [N, C, S, S] (C = 3, or 1 for a grey view: ``grey()``) and labels as int64 [N] (-1 for
+    unlabeled images)."""
 
     name: str
     images: Tensor
     labels: Tensor
 
     def __post_init__(self) -> None:
-        if self.images.dtype != torch.uint8 or self.images.dim() != 4 or self.images.shape[1] != 3:
-            raise ValueError(f"images must be uint8 [N, 3, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
+        if self.images.dtype != torch.uint8 or self.images.dim() != 4 or self.images.shape[1] not in (1, 3):
+            raise ValueError(f"images must be uint8 [N, 3, H, W] or [N, 1, H, W], got {self.images.dtype} "
+                             f"{tuple(self.images.shape)}")
         if self.labels.shape != (self.images.shape[0],):
             raise ValueError("one label per image is required")
 
@@ -66,6 +68,21 @@ class ImageData:
     @property
     def num_classes(self) -> int:
         return int(self.labels.max().item()) + 1 if len(self) else 0
+
+    @property
+    def channels(self) -> int:
+        return int(self.images.shape[1])
+
+    def is_grey(self) -> bool:
+        """Every image has equal channels (the digits: one grey value repeated in R, G and B)."""
+        return self.channels == 1 or bool((self.images == self.images[:, :1]).all())
+
+    def grey(self) -> ImageData:
+        """The one-channel view of grey images, for a space whose networks see 1 channel (``img_channels = 1``)."""
+        if not self.is_grey():
+            raise DatasetError(f"{self.name} has colour images: a 1-channel space (img_channels = 1) needs grey "
+                               f"data such as digits; use img_channels = 3 for {self.name}")
+        return self if self.channels == 1 else ImageData(self.name, self.images[:, :1], self.labels)
 
     def head(self, n: int | None) -> ImageData:
         """The first ``n`` images (all when ``n`` is None)."""

@@ -120,7 +120,10 @@ def generated_features(generator: nn.Module, net: FeatureNet, latent_dim: int, n
     net = net.to(device).eval()
     try:
         for z in _latent_batches(n_images, latent_dim, batch_size, seed):
-            features, logits = net(to_uint8(generator(z.to(device))))
+            images = to_uint8(generator(z.to(device)))
+            if images.shape[1] == 1:  # a grey generator (img_channels = 1): the feature nets take grey as RGB,
+                images = images.expand(-1, 3, -1, -1)  # as the digits are stored, so its scores stay comparable
+            features, logits = net(images)
             yield features.float().cpu(), (logits.float().cpu() if with_logits else None)
     finally:
         generator.train(was_training)

@@ -88,8 +88,15 @@ class GanTask:
         self.cache_dir = options.cache_dir or (self.workdir / "cache" if self.workdir is not None else None)
         if options.feature_kind == "inception":
             inception_weights_path(options.inception_weights)  # fail now, not after the first training round
+        constants = getattr(space, "constants", {}) or {}
+        self.channels = int_constant(space, "img_channels") if "img_channels" in constants else 3
+        if self.channels not in (1, 3):
+            raise ValueError(f"the GAN task's images have 1 or 3 channels; space {getattr(space, 'name', '?')!r} "
+                             f"sets img_channels = {self.channels}")
+        # ``data`` (3 channels) feeds the FID classifier and reference statistics; ``train_data`` the networks.
         self.data: ImageData = load_dataset(options.data, self.image_size, options.data_root, options.download,
                                             options.verify_checksums, options.max_train_images)
+        self.train_data: ImageData = self.data.grey() if self.channels == 1 else self.data
         self.loop = LoopConfig(latent_dim=self.latent_dim, d_batch=options.d_batch, g_batch=options.g_batch,
                                n_critic=options.n_critic, ema_decay=options.ema_decay)
         self._feature_net: FeatureNet | None = None
@@ -144,7 +151,7 @@ class GanTask:
 
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):  # run_epochs seeds the global RNG (dropout) per epoch
-            stats = run_epochs(model, opt_g, opt_d, ema, self.data, self.loop, start_epoch, end_epoch, seed,
+            stats = run_epochs(model, opt_g, opt_d, ema, self.train_data, self.loop, start_epoch, end_epoch, seed,
                                self.device)
         if stats.nonfinite:
             raise MemberFailed(f"GAN training diverged ({'; '.join(stats.nonfinite)})")
