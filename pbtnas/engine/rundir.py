@@ -66,6 +66,17 @@ CHECKSUMS_NAME = "checksums.json"
 log = logging.getLogger("pbtnas.engine")
 
 
+
+def _empty_staging(d: Path) -> Path:
+    """An empty staging folder at ``d``; one left by a run killed while writing it is removed first."""
+    try:
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+    except OSError as err:
+        raise WriteError(d, err) from err
+    return d
+
 class RunDirError(UserError):
     """A run directory that cannot be used as it is (no intact step, a write that failed): a user-facing message,
     printed without a traceback."""
@@ -308,13 +319,7 @@ class RunDir:
 
     # a step ---------------------------------------------------------------------------------------------------
     def staging_dir(self, epoch: int) -> Path:
-        d = self.root / "checkpoints" / f".epoch_{epoch:04d}.partial"
-        try:
-            if d.exists():  # left by a run killed while writing this step
-                shutil.rmtree(d)
-            d.mkdir(parents=True)
-        except OSError as err:
-            raise WriteError(d, err) from err
+        d = _empty_staging(self.root / "checkpoints" / f".epoch_{epoch:04d}.partial")
         self._staged[d] = {}
         return d
 
@@ -474,13 +479,7 @@ class RunDir:
         epoch is left alone here: it is the committed one until progress.json points at this step
         (``prune_best_ever_population`` runs after the commit)."""
         final = self.best_ever_population_dir(epoch)
-        staging = self.best_ever_population_root / f".epoch_{epoch:04d}.partial"
-        try:
-            if staging.exists():
-                shutil.rmtree(staging)
-            staging.mkdir(parents=True)
-        except OSError as err:
-            raise WriteError(staging, err) from err
+        staging = _empty_staging(self.best_ever_population_root / f".epoch_{epoch:04d}.partial")
         files = {f"member_{slot:02d}.pt": save_state(staging / f"member_{slot:02d}.pt", state, sync_dir=False)
                  for slot, state in states}  # one state in memory at a time: a paper-scale population is gigabytes
         files["population.json"] = atomic_write_json(staging / "population.json", {"epoch": epoch, "members": members})
@@ -522,14 +521,8 @@ class RunDir:
         """Write RUN/<which>/ (model.pt, genome.json, info.json, checksums.json) as a unit: a staging folder renamed
         into place, so the files always belong together."""
         final = self.root / which
-        staging = self.root / f".{which}.partial"
+        staging = _empty_staging(self.root / f".{which}.partial")
         old = self.root / f".{which}.old"
-        try:
-            if staging.exists():
-                shutil.rmtree(staging)
-            staging.mkdir(parents=True)
-        except OSError as err:
-            raise WriteError(staging, err) from err
         files = {
             "model.pt": save_state(staging / "model.pt", model),
             "genome.json": atomic_write_json(staging / "genome.json", genome_json),
