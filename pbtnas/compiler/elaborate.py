@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from pbtnas.layers.dims import Dim, shape_str
+from pbtnas.layers import dims
+from pbtnas.layers.dims import Dim, DimError, shape_str
 from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Span
@@ -47,6 +48,8 @@ class GeneDef:
     # (path, option index, symbolic input shape, op, shape args) of every op inside an option
     option_ops: list[tuple[str, int, tuple[Dim, ...], OpSpec, dict]] = field(default_factory=list)
     weighted_options: set[int] = field(default_factory=set)
+    # divisibility the options' arithmetic assumes of the slot's shape variables (`H // 2`): checked per binding
+    obligations: list[dims.Obligation] = field(default_factory=list)
     used: bool = False
 
     @property
@@ -175,9 +178,13 @@ MAX_DIM = 2**31 - 1
 # `**` in shapes is for strides and channel growth (2 ** i); a bigger exponent is a typo, and Dim.pow's cost grows
 # with it.
 MAX_EXPONENT = 64
+MAX_CONTEXT_CUBES = 64
 
 
 def _fmt_dim(d: Dim) -> str:
+    if not d.is_const:
+        text = str(d)
+        return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
     v = d.value
     text = str(v.numerator) if v.denominator == 1 else str(v)
     return text if len(text) <= 24 else f"{text[:10]}...({len(text)} digits)"
@@ -204,6 +211,10 @@ class Elaborator:
         self._slot_bindings: set = set()
         self._shape_memo: dict = {}
         self._slot_templates: dict = {}
+        self.domains: dict[str, tuple[int, ...]] = {}  # options of integer genes, for exact arithmetic on genes
+        # The guard under which the tensor expression being elaborated is used (`x >> down if downsample`): layers
+        # skip input alternatives outside it, so an alternative the condition rules out is never checked.
+        self._context: list[Cube] | None = None
 
     # -- diagnostics helpers ------------------------------------------------------------------------------------------
     def error(self, code: str, message: str, span: Span | None, **kw) -> None:
@@ -215,6 +226,10 @@ class Elaborator:
 
     # -- entry -------------------------------------------------------------------------------------------------------
     def run(self) -> Program:
+        with dims.gene_domains(self.domains):
+            return self._run()
+
+    def _run(self) -> Program:
         self._collect_declarations()
         for decl in self.networks:
             self._elaborate_network(decl)
@@ -471,6 +486,12 @@ class Elaborator:
                 return left.pow(right)
         except ZeroDivisionError:
             self.error("E0105", "division by zero", expr.span)
+        except DimError as err:
+            on_sizes = left.has_shape_vars or right.has_shape_vars
+            self.error("E0215", f"`{_OP_TEXT[expr.op]}` cannot be computed exactly: {err}", expr.span,
+                       hint="arithmetic on genes and constants is exact; on shape variables only `+ - *`, `**` "
+                            "with a constant exponent and division by a constant are" if on_sizes else
+                            "change the expression or the gene's options")
         except ValueError as err:
             self.error("E0105", str(err), expr.span)
         return None
@@ -597,6 +618,8 @@ class Elaborator:
                     return _BAD
             return v
         out = self._coerce(p, v)
+        if p.kind == "dim" and isinstance(out, Dim) and not self._size_ok(out, expr.span, where):
+            return _BAD
         if out is _BAD:
             if isinstance(v, SlotL) or _is_layer(v):
                 found = "a layer"
@@ -838,6 +861,8 @@ class Elaborator:
             return None
         gene = GeneDef(name, "param", [_value_name(v) for v in values], values, stmt.span)
         self.n_options[gene] = len(values)
+        if gene.numeric:
+            self.domains[gene.symbol] = tuple(values)
         return gene
 
     def _group_for(self, stmt: ast.SlotRef, scope: Scope) -> ast.OptionsDecl | None:
@@ -901,6 +926,13 @@ class Elaborator:
             for k, v in list(gscope.names.items()):
                 if isinstance(v, Dim) and v.as_single_symbol() == f"${scope.prefix}.{k}":
                     gscope.names[k] = Dim.sym(f"${k}")
+        with dims.collect_obligations() as found:
+            self._check_options(gene, stmt, gscope, in_type, out_type, options)
+        gene.obligations = list(dict.fromkeys(found))
+        if template_key is not None:
+            self._slot_templates[template_key] = gene
+
+    def _check_options(self, gene: GeneDef, stmt, gscope: Scope, in_type, out_type, options) -> None:
         ins, outs = self._shape(in_type, gscope), self._shape(out_type, gscope)
         if ins is None or outs is None:
             return
@@ -940,8 +972,6 @@ class Elaborator:
                                       f"produce that output for every value of its shape variables",),
                                hint=_shape_hint(shape, outs))
         gene.none_options = frozenset(none_opts)
-        if template_key is not None:
-            self._slot_templates[template_key] = gene
 
     def _assign(self, stmt: ast.Assign, scope: Scope, pending) -> None:
         expr = stmt.expr
@@ -1034,7 +1064,14 @@ class Elaborator:
             binding: dict[str, Dim] = {}
             ok = True
             for p, pattern, alt, _ in combo:
-                if alt is None or alt.shape is None or alt.shape is ERR_SHAPE:
+                if alt is not None and alt.shape is ERR_SHAPE:
+                    # The input's error is reported already: its sizes become placeholders (`?` symbols), so the
+                    # body is still checked for its own mistakes without blaming shape variables left unbound.
+                    for d in pattern:
+                        if (var := d.as_single_symbol()) is not None and var.startswith("$"):
+                            binding.setdefault(var, Dim.sym("?" + var[1:]))
+                    continue
+                if alt is None or alt.shape is None:
                     continue
                 if not _unify(pattern, alt.shape, binding):
                     self.error("E0202", f"`{p.name}` of block `{call.fn}` does not fit its declared shape",
@@ -1242,8 +1279,10 @@ class Elaborator:
                     return self._tensor(expr.other, scope, counter, pending)
                 return TVal.absent(), {"t": "absent"}
             cond = self._cond(expr.cond, scope)
-            then = self._tensor(expr.expr, scope, counter, pending)
-            other = self._tensor(expr.other, scope, counter, pending) if isinstance(expr, ast.IfElse) else None
+            then = self._within(cond[0] if cond else None, lambda: self._tensor(expr.expr, scope, counter, pending))
+            other = self._within(cond[1] if cond else None,
+                                 lambda: self._tensor(expr.other, scope, counter, pending)) \
+                if isinstance(expr, ast.IfElse) else None
             if cond is None or then is None or (isinstance(expr, ast.IfElse) and other is None):
                 return None
             true_dnf, false_dnf, cir = cond
@@ -1433,8 +1472,27 @@ class Elaborator:
         return t, f, {"t": "gene_in", "gene": gene, "options": sorted(chosen)}
 
     # -- applying layers ---------------------------------------------------------------------------------------------
+    def _within(self, dnf: list[Cube] | None, elaborate):
+        """Elaborate under the extra guard `dnf` (a branch of a condition)."""
+        outer = self._context
+        if dnf is not None:
+            inner = dnf if outer is None else [g for a in outer for b in dnf if (g := a & b) is not None]
+            self._context = inner if len(inner) <= MAX_CONTEXT_CUBES else outer  # a wider context only checks more
+        try:
+            return elaborate()
+        finally:
+            self._context = outer
+
+    def _feasible(self, x: TVal) -> TVal:
+        if self._context is None:
+            return x
+        kept = tuple(a for a in x.alts if any(a.guard & c is not None for c in self._context))
+        # A layer no genome reaches still exists (its weights are part of every build): check it as written.
+        return TVal(kept) if kept else x
+
     def _apply(self, layer: Any, x: TVal, counter: _Counter, scope: Scope,
                record: GeneDef | None = None) -> tuple[TVal, Any]:
+        x = self._feasible(x)
         if isinstance(layer, SeqL):
             irs = []
             for item in layer.items:
@@ -1505,15 +1563,46 @@ class Elaborator:
         ir = {"t": "op", "path": path, "op": layer.spec.name, "args": layer.args}
         return TVal(simplify(alts, self.n_options)), ir
 
-    def _dims_ok(self, dims: tuple[Dim, ...], span: Span, what: str) -> bool:
+    def _dims_ok(self, shape: tuple[Dim, ...], span: Span, what: str) -> bool:
         """Known dimensions must be positive machine ints: a constant set to 0, -1 or 10**30 would otherwise
         compile and fail only when torch allocates the layer (a crash in every worker, not a diagnostic)."""
-        for d in dims:
+        for d in shape:
             if d.is_const and (d.value <= 0 or d.value > MAX_DIM):
                 self.error("E0214", what.format(dim=_fmt_dim(d)), span,
                            expected=f"a positive size (1 to {MAX_DIM})", found=_fmt_dim(d),
                            hint="check the constants this shape is computed from (and any `--set`)")
                 return False
+            if not self._size_ok(d, span, "the size"):
+                return False
+        return True
+
+    def _size_ok(self, d: Dim, span: Span, what: str) -> bool:
+        """A size computed from genes is a positive integer for every option of every gene it reads; else one
+        diagnostic naming the first option that breaks it (shape variables are checked when they are bound)."""
+        if d.has_shape_vars:
+            return True
+        if d.is_const:
+            if d.value.denominator != 1:
+                self.error("E0215", f"{what} is {_fmt_dim(d)}, not an integer", span,
+                           hint="use `//` for a whole number")
+                return False
+            return True
+        try:
+            for point, value in dims.points(d):
+                bad = ("not an integer" if value.denominator != 1 else "not positive" if value <= 0
+                       else "too large" if value > MAX_DIM else None)
+                if bad is not None:
+                    code = "E0215" if value.denominator != 1 else "E0214"
+                    text = dims.number_text(value)
+                    self.error(code, f"{what} is {text} when {dims.describe_point(point)}: {bad}", span,
+                               expected=f"a positive integer (1 to {MAX_DIM}) for every option",
+                               found=f"{_fmt_dim(d)} = {text}",
+                               hint="change the expression or the gene's options so that every option gives a "
+                                    "positive whole number")
+                    return False
+        except DimError as err:
+            self.error("E0215", f"{what} cannot be computed: {err}", span)
+            return False
         return True
 
     def _shape_rule(self, spec: OpSpec, shape: tuple[Dim, ...], args: dict) -> tuple[Dim, ...]:
@@ -1521,13 +1610,17 @@ class Elaborator:
         key = (spec.name, shape, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in args.items()))
         hit = self._shape_memo.get(key)
         if hit is None:
-            hit = self._shape_memo[key] = spec.shape(shape, args)
-        return hit
+            with dims.collect_obligations() as found:
+                out = spec.shape(shape, args)
+            hit = self._shape_memo[key] = (out, found)
+        dims.record_obligations(hit[1])  # a memoised rule's divisibility still binds the slot checked now
+        return hit[0]
 
     def _apply_slot(self, layer: SlotL, x: TVal, counter: _Counter, scope: Scope) -> tuple[TVal, Any]:
         gene = layer.gene
         gene.used = True
         counter.next()
+        x = self._feasible(x)
         n = len(gene.options)
         present = set(range(n)) - set(gene.none_options)
         alts = []
@@ -1543,6 +1636,9 @@ class Elaborator:
                 self.error("E0202", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot take this input", layer.span,
                            found=shape_str(a.shape), expected=shape_str(gene.in_pattern),
                            hint=_shape_hint(a.shape, gene.in_pattern))
+                alts.append(Alt(ERR_SHAPE, a.guard))
+                continue
+            if not self._obligations_hold(gene, binding, layer.span):
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
             seen_key = (gene.index, tuple(sorted(binding.items())))
@@ -1566,6 +1662,25 @@ class Elaborator:
                 if g is not None:
                     alts.append(Alt(None, g))
         return TVal(simplify(alts, self.n_options)), {"t": "slot", "gene": gene}
+
+    def _obligations_hold(self, gene: GeneDef, binding: dict[str, Dim], span: Span) -> bool:
+        for ob in gene.obligations:
+            try:
+                bad = ob.violation(binding)
+            except DimError as err:
+                self.error("E0215", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot be sized: {err}", span)
+                return False
+            if bad is None:
+                continue
+            point, value = bad
+            names = ", ".join(f"{dims._short(s)} = {binding[s]}" for s in sorted(ob.dim.symbols & binding.keys()))
+            when = f" when {dims.describe_point(point)}" if point else ""
+            text = str(ob.dim) if ob.dim.as_single_symbol() else f"({ob.dim})"
+            self.error("E0212", f"slot `{gene.name.rsplit('.', 1)[-1]}` needs `{ob.dim}` to be divisible by "
+                       f"{ob.divisor} (it computes `{text} {ob.op} {ob.divisor}`), but {names}{when}", span,
+                       hint="give the slot an input whose size is divisible by every stride inside it")
+            return False
+        return True
 
     # -- whole-program checks ----------------------------------------------------------------------------------------
     def _check_ops(self) -> None:
@@ -1604,6 +1719,7 @@ def _copy_slot(template: GeneDef, gene: GeneDef) -> None:
     gene.in_pattern, gene.out_pattern = template.in_pattern, template.out_pattern
     gene.none_options = template.none_options
     gene.weighted_options = set(template.weighted_options)
+    gene.obligations = list(template.obligations)
     gene.option_ops = [(rename(p), o, shape, spec, args) for p, o, shape, spec, args in template.option_ops]
     gene.option_layers = [copy_ir(ir) for ir in template.option_layers]
 
@@ -1634,7 +1750,7 @@ def _as_float(v: Any) -> float | None:
 
 
 def _shape_eq(a: tuple[Dim, ...], b: tuple[Dim, ...]) -> bool:
-    return len(a) == len(b) and all(x == y for x, y in zip(a, b))
+    return len(a) == len(b) and all(dims.equal(x, y) for x, y in zip(a, b))
 
 
 def _unify(pattern: tuple[Dim, ...], shape: tuple[Dim, ...], binding: dict[str, Dim]) -> bool:
