@@ -21,7 +21,7 @@ NAS-Bench-201 (Dong and Yang, ICLR 2020), `nb201`
     later versions write `bias=not affine`, which is the same with affine=True).
     With these choices the CIFAR-10 networks span 73,306 (all none / skip / pool) to 1,531,546 (all nor_conv_3x3)
     parameters, the 0.073306 to 1.531546 MB range of the benchmark's published per-architecture data; with
-    affine=False BN the maximum would be 15 cells * 6 edges * 2 * C fewer and would not match.
+    affine=False BN every conv edge would lose its 2 * C scale and shift and the maximum would not match.
 
 DARTS (Liu et al., ICLR 2019), `darts` (the evaluation network `NetworkCIFAR`)
     Stem conv3x3(3 -> 3C, no bias) + BN. `layers` cells; cells at layers//3 and 2*layers//3 are reduction cells
