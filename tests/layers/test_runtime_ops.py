@@ -18,7 +18,7 @@ from pbtnas.layers import ShapeError, get_op
 from pbtnas.layers.dims import Dim
 from pbtnas.layers.products import broadcast_shape, multiply
 
-H, W, C = Dim.sym("H"), Dim.sym("W"), Dim.sym("C")
+H, W, C = Dim.sym("$H"), Dim.sym("$W"), Dim.sym("$C")
 
 
 def build(name: str, in_shape: tuple[int, ...], **args) -> nn.Module:
