@@ -23,15 +23,18 @@ from pbtnas.compiler.conditions import Conditions
 from pbtnas.compiler.declarations import DeclarationCollector, parse_override_value
 from pbtnas.compiler.genes import Genes
 from pbtnas.compiler.instances import BlockElaborator
-from pbtnas.compiler.ir import GeneDef, NetworkIR, OpRecord, Program
+from pbtnas.compiler.ir import MAX_DIM, MAX_EXPONENT, GeneDef, NetworkIR, OpRecord, Program
 from pbtnas.compiler.layout import GenomeLayout
 from pbtnas.compiler.messages import Reporter, signature
 from pbtnas.compiler.static import StaticEvaluator
 from pbtnas.compiler.tensors import TensorInference
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Span
+from pbtnas.layers import dims
 
-__all__ = ["Elaborator", "GeneDef", "NetworkIR", "OpRecord", "Program", "parse_override_value", "signature"]
+# Other modules and tests import these from here.
+__all__ = ["MAX_DIM", "MAX_EXPONENT", "Elaborator", "GeneDef", "NetworkIR", "OpRecord", "Program",
+           "parse_override_value", "signature"]
 
 
 class Elaborator:
@@ -39,11 +42,17 @@ class Elaborator:
         self.module, self.overrides, self.diag = module, dict(overrides), diag
 
     def run(self) -> Program:
+        layout = GenomeLayout()
+        # Arithmetic on integer genes is exact over their options: `dims` reads them from the layout as genes are
+        # declared.
+        with dims.gene_domains(layout.domains):
+            return self._run(layout)
+
+    def _run(self, layout: GenomeLayout) -> Program:
         report = Reporter(self.diag)
         decls = DeclarationCollector(self.module, self.overrides, report).run()
         conditions = Conditions(decls.consts, report)
         static = StaticEvaluator(decls.consts, decls.blocks, conditions, report)
-        layout = GenomeLayout()
         tensors = TensorInference(static, conditions, layout, report)
         genes = Genes(decls, static, tensors, layout, report)
         blocks = BlockElaborator(decls, static, tensors, genes, layout, report)

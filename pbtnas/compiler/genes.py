@@ -20,6 +20,7 @@ from pbtnas.compiler.messages import Reporter, fmt_static, shape_hint, suggest
 from pbtnas.compiler.static import StaticEvaluator
 from pbtnas.compiler.tensors import TensorInference
 from pbtnas.dsl import ast
+from pbtnas.layers import dims
 from pbtnas.layers.dims import Dim, shape_str
 
 
@@ -79,6 +80,8 @@ class Genes:
             return None
         gene = GeneDef(name, "param", [value_name(v) for v in values], values, stmt.span)
         self.layout.register(gene)
+        if gene.numeric:
+            self.layout.domains[gene.symbol] = tuple(values)
         return gene
 
     def _group_for(self, stmt: ast.SlotRef, scope: Scope) -> ast.OptionsDecl | None:
@@ -142,6 +145,13 @@ class Genes:
             for k, v in list(gscope.names.items()):
                 if isinstance(v, Dim) and v.as_single_symbol() == f"${scope.prefix}.{k}":
                     gscope.names[k] = Dim.sym(f"${k}")
+        with dims.collect_obligations() as found:
+            self._check_options(gene, stmt, gscope, in_type, out_type, options)
+        gene.obligations = list(dict.fromkeys(found))
+        if template_key is not None:
+            self._slot_templates[template_key] = gene
+
+    def _check_options(self, gene: GeneDef, stmt, gscope: Scope, in_type, out_type, options) -> None:
         ins, outs = self.static.shape(in_type, gscope), self.static.shape(out_type, gscope)
         if ins is None or outs is None:
             return
@@ -181,8 +191,6 @@ class Genes:
                                              f"produce that output for every value of its shape variables",),
                                       hint=shape_hint(shape, outs))
         gene.none_options = frozenset(none_opts)
-        if template_key is not None:
-            self._slot_templates[template_key] = gene
 
 
 def copy_slot(template: GeneDef, gene: GeneDef) -> None:
@@ -202,6 +210,7 @@ def copy_slot(template: GeneDef, gene: GeneDef) -> None:
     gene.in_pattern, gene.out_pattern = template.in_pattern, template.out_pattern
     gene.none_options = template.none_options
     gene.weighted_options = set(template.weighted_options)
+    gene.obligations = list(template.obligations)
     gene.option_ops = [(rename(p), o, shape, spec, args) for p, o, shape, spec, args in template.option_ops]
     gene.option_layers = [copy_ir(ir) for ir in template.option_layers]
 

@@ -245,7 +245,14 @@ class BlockElaborator:
             binding: dict[str, Dim] = {}
             ok = True
             for p, pattern, alt, _ in combo:
-                if alt is None or alt.shape is None or alt.shape is ERR_SHAPE:
+                if alt is not None and alt.shape is ERR_SHAPE:
+                    # The input's error is reported already: its sizes become placeholders (`?` symbols), so the
+                    # body is still checked for its own mistakes without blaming shape variables left unbound.
+                    for d in pattern:
+                        if (var := d.as_single_symbol()) is not None and var.startswith("$"):
+                            binding.setdefault(var, Dim.sym("?" + var[1:]))
+                    continue
+                if alt is None or alt.shape is None:
                     continue
                 if not unify(pattern, alt.shape, binding):
                     self.report.error("E0202", f"`{p.name}` of block `{call.fn}` does not fit its declared shape",

@@ -12,6 +12,7 @@ from typing import Any
 
 from pbtnas.compiler.guards import TVal
 from pbtnas.dsl.diagnostics import Span
+from pbtnas.layers import dims
 from pbtnas.layers.dims import Dim
 from pbtnas.layers.ops import OpSpec
 
@@ -47,6 +48,8 @@ class GeneDef:
     # (path, option index, symbolic input shape, op, shape args) of every op inside an option
     option_ops: list[tuple[str, int, tuple[Dim, ...], OpSpec, dict]] = field(default_factory=list)
     weighted_options: set[int] = field(default_factory=set)
+    # divisibility the options' arithmetic assumes of the slot's shape variables (`H // 2`): checked per binding
+    obligations: list[dims.Obligation] = field(default_factory=list)
     used: bool = False
 
     @property
@@ -180,4 +183,4 @@ def flatten_seq(v: Any) -> list[Any]:
 
 
 def shape_eq(a: tuple[Dim, ...], b: tuple[Dim, ...]) -> bool:
-    return len(a) == len(b) and all(x == y for x, y in zip(a, b))
+    return len(a) == len(b) and all(dims.equal(x, y) for x, y in zip(a, b))

@@ -18,6 +18,7 @@ class GenomeLayout:
     def __init__(self) -> None:
         self.genes: list[GeneDef] = []  # genome order
         self.n_options: dict[GeneDef, int] = {}
+        self.domains: dict[str, tuple[int, ...]] = {}  # options of integer genes, for exact arithmetic on genes
         self.ops: dict[str, OpRecord] = {}  # module path (`path#option` inside a slot) -> record
 
     def register(self, gene: GeneDef) -> GeneDef:

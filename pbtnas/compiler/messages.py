@@ -43,6 +43,9 @@ def suggest(name: str, candidates) -> str | None:
 
 
 def fmt_dim(d: Dim) -> str:
+    if not d.is_const:
+        text = str(d)
+        return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
     v = d.value
     text = str(v.numerator) if v.denominator == 1 else str(v)
     return text if len(text) <= 24 else f"{text[:10]}...({len(text)} digits)"

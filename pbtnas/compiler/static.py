@@ -19,7 +19,8 @@ from pbtnas.compiler.messages import OP_TEXT, Reporter, arg_expectation, fmt_dim
     suggest
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Span
-from pbtnas.layers.dims import Dim
+from pbtnas.layers import dims
+from pbtnas.layers.dims import Dim, DimError
 from pbtnas.layers.ops import BOOL_FALSE, BOOL_TRUE, REQUIRED, OpSpec, get_op, op_names
 
 
@@ -147,6 +148,12 @@ class StaticEvaluator:
                 return left.pow(right)
         except ZeroDivisionError:
             self.report.error("E0105", "division by zero", expr.span)
+        except DimError as err:
+            on_sizes = left.has_shape_vars or right.has_shape_vars
+            self.report.error("E0215", f"`{OP_TEXT[expr.op]}` cannot be computed exactly: {err}", expr.span,
+                              hint="arithmetic on genes and constants is exact; on shape variables only `+ - *`, `**` "
+                                   "with a constant exponent and division by a constant are" if on_sizes else
+                                   "change the expression or the gene's options")
         except ValueError as err:
             self.report.error("E0105", str(err), expr.span)
         return None
@@ -273,6 +280,8 @@ class StaticEvaluator:
                     return BAD
             return v
         out = self._coerce(p, v)
+        if p.kind == "dim" and isinstance(out, Dim) and not self._size_ok(out, expr.span, where):
+            return BAD
         if out is BAD:
             if isinstance(v, SlotL) or is_layer(v):
                 found = "a layer"
@@ -339,15 +348,46 @@ class StaticEvaluator:
             dims.append(v)
         return tuple(dims)
 
-    def dims_ok(self, dims: tuple[Dim, ...], span: Span, what: str) -> bool:
+    def dims_ok(self, shape: tuple[Dim, ...], span: Span, what: str) -> bool:
         """Known dimensions must be positive machine ints: a constant set to 0, -1 or 10**30 would otherwise
         compile and fail only when torch allocates the layer (a crash in every worker, not a diagnostic)."""
-        for d in dims:
+        for d in shape:
             if d.is_const and (d.value <= 0 or d.value > MAX_DIM):
                 self.report.error("E0214", what.format(dim=fmt_dim(d)), span,
                                   expected=f"a positive size (1 to {MAX_DIM})", found=fmt_dim(d),
                                   hint="check the constants this shape is computed from (and any `--set`)")
                 return False
+            if not self._size_ok(d, span, "the size"):
+                return False
+        return True
+
+    def _size_ok(self, d: Dim, span: Span, what: str) -> bool:
+        """A size computed from genes is a positive integer for every option of every gene it reads; else one
+        diagnostic naming the first option that breaks it (shape variables are checked when they are bound)."""
+        if d.has_shape_vars:
+            return True
+        if d.is_const:
+            if d.value.denominator != 1:
+                self.report.error("E0215", f"{what} is {fmt_dim(d)}, not an integer", span,
+                                  hint="use `//` for a whole number")
+                return False
+            return True
+        try:
+            for point, value in dims.points(d):
+                bad = ("not an integer" if value.denominator != 1 else "not positive" if value <= 0
+                       else "too large" if value > MAX_DIM else None)
+                if bad is not None:
+                    code = "E0215" if value.denominator != 1 else "E0214"
+                    text = dims.number_text(value)
+                    self.report.error(code, f"{what} is {text} when {dims.describe_point(point)}: {bad}", span,
+                                      expected=f"a positive integer (1 to {MAX_DIM}) for every option",
+                                      found=f"{fmt_dim(d)} = {text}",
+                                      hint="change the expression or the gene's options so that every option gives a "
+                                           "positive whole number")
+                    return False
+        except DimError as err:
+            self.report.error("E0215", f"{what} cannot be computed: {err}", span)
+            return False
         return True
 
 

@@ -23,8 +23,12 @@ from pbtnas.compiler.messages import OP_TEXT, Reporter, fmt_static, shape_hint, 
 from pbtnas.compiler.static import StaticEvaluator
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Span
-from pbtnas.layers.dims import Dim, shape_str
+from pbtnas.layers import dims
+from pbtnas.layers.dims import Dim, DimError, shape_str
 from pbtnas.layers.ops import OpSpec, ShapeError, get_op
+
+# A branch guard wider than this many cubes is dropped (a wider context only checks more alternatives).
+MAX_CONTEXT_CUBES = 64
 
 
 class TensorInference:
@@ -32,6 +36,9 @@ class TensorInference:
         self.static, self.conditions, self.layout, self.report = static, conditions, layout, report
         self._slot_bindings: set = set()  # (gene, input binding) pairs whose option ops are already recorded
         self._shape_memo: dict = {}
+        # The guard under which the tensor expression being elaborated is used (`x >> down if downsample`): layers
+        # skip input alternatives outside it, so an alternative the condition rules out is never checked.
+        self._context: list[Cube] | None = None
 
     def tensor(self, expr: ast.Expr, scope: Scope, counter: PathCounter, pending) -> tuple[TVal, Any] | None:
         if isinstance(expr, ast.Name):
@@ -153,8 +160,10 @@ class TensorInference:
                     return self.tensor(expr.other, scope, counter, pending)
                 return TVal.absent(), {"t": "absent"}
             cond = self.conditions.guards(expr.cond, scope)
-            then = self.tensor(expr.expr, scope, counter, pending)
-            other = self.tensor(expr.other, scope, counter, pending) if isinstance(expr, ast.IfElse) else None
+            then = self._within(cond[0] if cond else None, lambda: self.tensor(expr.expr, scope, counter, pending))
+            other = self._within(cond[1] if cond else None,
+                                 lambda: self.tensor(expr.other, scope, counter, pending)) \
+                if isinstance(expr, ast.IfElse) else None
             if cond is None or then is None or (isinstance(expr, ast.IfElse) and other is None):
                 return None
             true_dnf, false_dnf, cir = cond
@@ -235,10 +244,29 @@ class TensorInference:
             alts = [Alt(ERR_SHAPE, Cube())]
         return TVal(simplify(alts, self.layout.n_options))
 
+    def _within(self, dnf: list[Cube] | None, elaborate):
+        """Elaborate under the extra guard `dnf` (a branch of a condition)."""
+        outer = self._context
+        if dnf is not None:
+            inner = dnf if outer is None else [g for a in outer for b in dnf if (g := a & b) is not None]
+            self._context = inner if len(inner) <= MAX_CONTEXT_CUBES else outer  # a wider context only checks more
+        try:
+            return elaborate()
+        finally:
+            self._context = outer
+
+    def _feasible(self, x: TVal) -> TVal:
+        if self._context is None:
+            return x
+        kept = tuple(a for a in x.alts if any(a.guard & c is not None for c in self._context))
+        # A layer no genome reaches still exists (its weights are part of every build): check it as written.
+        return TVal(kept) if kept else x
+
     def apply(self, layer: Any, x: TVal, counter: PathCounter, scope: Scope,
               record: GeneDef | None = None, option: int = -1) -> tuple[TVal, Any]:
         """`x >> layer`. With `record`, the layer is option `option` of that slot: its ops go to the slot's
         `option_ops`, in the slot's symbolic shapes, instead of the op table."""
+        x = self._feasible(x)
         if isinstance(layer, SeqL):
             irs = []
             for item in layer.items:
@@ -314,13 +342,17 @@ class TensorInference:
         key = (spec.name, shape, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in args.items()))
         hit = self._shape_memo.get(key)
         if hit is None:
-            hit = self._shape_memo[key] = spec.shape(shape, args)
-        return hit
+            with dims.collect_obligations() as found:
+                out = spec.shape(shape, args)
+            hit = self._shape_memo[key] = (out, found)
+        dims.record_obligations(hit[1])  # a memoised rule's divisibility still binds the slot checked now
+        return hit[0]
 
     def _apply_slot(self, layer: SlotL, x: TVal, counter: PathCounter, scope: Scope) -> tuple[TVal, Any]:
         gene = layer.gene
         gene.used = True
         counter.next()
+        x = self._feasible(x)
         n = len(gene.options)
         present = set(range(n)) - set(gene.none_options)
         alts = []
@@ -336,6 +368,9 @@ class TensorInference:
                 self.report.error("E0202", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot take this input", layer.span,
                                   found=shape_str(a.shape), expected=shape_str(gene.in_pattern),
                                   hint=shape_hint(a.shape, gene.in_pattern))
+                alts.append(Alt(ERR_SHAPE, a.guard))
+                continue
+            if not self._obligations_hold(gene, binding, layer.span):
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
             seen_key = (gene.index, tuple(sorted(binding.items())))
@@ -359,6 +394,25 @@ class TensorInference:
                 if g is not None:
                     alts.append(Alt(None, g))
         return TVal(simplify(alts, self.layout.n_options)), {"t": "slot", "gene": gene}
+
+    def _obligations_hold(self, gene: GeneDef, binding: dict[str, Dim], span: Span) -> bool:
+        for ob in gene.obligations:
+            try:
+                bad = ob.violation(binding)
+            except DimError as err:
+                self.report.error("E0215", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot be sized: {err}", span)
+                return False
+            if bad is None:
+                continue
+            point, value = bad
+            names = ", ".join(f"{dims._short(s)} = {binding[s]}" for s in sorted(ob.dim.symbols & binding.keys()))
+            at = f" when {dims.describe_point(point)}" if point else ""
+            text = str(ob.dim) if ob.dim.as_single_symbol() else f"({ob.dim})"
+            self.report.error("E0212", f"slot `{gene.name.rsplit('.', 1)[-1]}` needs `{ob.dim}` to be divisible by "
+                              f"{ob.divisor} (it computes `{text} {ob.op} {ob.divisor}`), but {names}{at}", span,
+                              hint="give the slot an input whose size is divisible by every stride inside it")
+            return False
+        return True
 
 
 def unify(pattern: tuple[Dim, ...], shape: tuple[Dim, ...], binding: dict[str, Dim]) -> bool:

@@ -54,6 +54,13 @@ class Attr(Node):
 
 
 @dataclass
+class Index(Node):
+    """`c[i - 1]`: the node of a repetition with that index, or `pick[0]`: a chosen input."""
+    base: str
+    index: "Expr"
+
+
+@dataclass
 class BinOp(Node):
     op: str  # add sub mul div floordiv mod pow pipe otherwise
     left: "Expr"
@@ -105,6 +112,7 @@ class CondName(Node):
 class CondIn(Node):
     name: str
     values: list[Value]
+    index: "Expr | None" = None  # `inputs[0] in [s0, s1]`: which input a pick chose
 
 
 @dataclass
@@ -170,6 +178,7 @@ class SlotRef(Node):
     group: str
     group_span: Span = field(compare=False, repr=False)
     args: list[Arg]
+    tied: str | None = None
 
 
 @dataclass
@@ -197,6 +206,25 @@ class ParamRef(Node):
 class Assign(Node):
     name: str
     expr: Expr
+    index: "Expr | None" = None  # `c[i] = ...` in a repetition
+    tied: str | None = None      # `... = Cell(...) tied cell`
+
+
+@dataclass
+class For(Node):
+    """`for i in range(start, stop) { ... }`: the body unrolled once per index."""
+    var: str
+    start: Expr
+    stop: Expr
+    body: list["Stmt"]
+
+
+@dataclass
+class Pick(Node):
+    """`pick NAME: k of [a, b, c]`: a gene over the k-combinations of the candidates."""
+    name: str
+    k: int
+    candidates: list[Expr]
 
 
 @dataclass
@@ -204,7 +232,7 @@ class Return(Node):
     expr: Expr
 
 
-Stmt = SlotRef | SlotInline | ParamInline | ParamRef | Assign | Return
+Stmt = SlotRef | SlotInline | ParamInline | ParamRef | Assign | Return | For | Pick
 
 
 # ---- declarations -------------------------------------------------------------------------------------------------

@@ -43,6 +43,13 @@ class _LiteralError(Exception):
         self.diagnostic = diagnostic
 
 
+class _Tied(str):
+    """The name after `tied`, told apart from the statement's other items."""
+
+
+_STMT_TYPES = (ast.SlotRef, ast.SlotInline, ast.ParamInline, ast.ParamRef, ast.Assign, ast.Return, ast.For, ast.Pick)
+
+
 class _ToAst(Transformer):
     """One method per grammar rule/alias; each returns an `ast` node carrying its span."""
 
@@ -128,6 +135,10 @@ class _ToAst(Transformer):
         return ast.Attr(items[0], str(items[1]), span=_span(meta))
 
     @v_args(meta=True)
+    def index(self, meta, items):
+        return ast.Index(str(items[0]), items[1], span=_span(meta))
+
+    @v_args(meta=True)
     def tuple(self, meta, items):
         return ast.TupleExpr(list(items), span=_span(meta))
 
@@ -143,6 +154,10 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def cond_in(self, meta, items):
         return ast.CondIn(str(items[0]), items[1], span=_span(meta))
+
+    @v_args(meta=True)
+    def cond_index_in(self, meta, items):
+        return ast.CondIn(str(items[0]), items[2], index=items[1], span=_span(meta))
 
     @v_args(meta=True)
     def cond_eq(self, meta, items):
@@ -210,9 +225,15 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def slot_ref(self, meta, items):
+        items = list(items)
+        tied = items.pop() if items and isinstance(items[-1], _Tied) else None
         name, group = items[0], items[1]
         args = items[2] if len(items) > 2 else []
-        return ast.SlotRef(str(name), str(group), _tok_span(group), args, span=_span(meta))
+        return ast.SlotRef(str(name), str(group), _tok_span(group), args, tied=str(tied) if tied else None,
+                           span=_span(meta))
+
+    def tied(self, items):
+        return _Tied(str(items[0]))
 
     @v_args(meta=True)
     def slot_inline(self, meta, items):
@@ -228,7 +249,26 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def assign_stmt(self, meta, items):
-        return ast.Assign(str(items[0]), items[1], span=_span(meta))
+        tied = str(items[2]) if len(items) > 2 else None
+        return ast.Assign(str(items[0]), items[1], tied=tied, span=_span(meta))
+
+    @v_args(meta=True)
+    def assign_indexed(self, meta, items):
+        tied = str(items[3]) if len(items) > 3 else None
+        return ast.Assign(str(items[0]), items[2], index=items[1], tied=tied, span=_span(meta))
+
+    @v_args(meta=True)
+    def for_stmt(self, meta, items):
+        var, rest = str(items[0]), list(items[1:])
+        bounds = [x for x in rest if not isinstance(x, _STMT_TYPES)]
+        body = [x for x in rest if isinstance(x, _STMT_TYPES)]
+        if len(bounds) == 1:  # range(stop)
+            bounds = [ast.Int(0, span=bounds[0].span), bounds[0]]
+        return ast.For(var, bounds[0], bounds[1], body, span=_span(meta))
+
+    @v_args(meta=True)
+    def pick_stmt(self, meta, items):
+        return ast.Pick(str(items[0]), int(items[1]), list(items[2:]), span=_span(meta))
 
     @v_args(meta=True)
     def return_stmt(self, meta, items):

@@ -168,8 +168,40 @@ class GlobalPool(nn.Module):
         return x.sum(dim=(2, 3)) if self.reduce == "sum" else x.mean(dim=(2, 3))
 
 
+class Zero(nn.Module):
+    """Zeros of the input's shape: NAS-Bench-201's `none` edge, which is summed like any other (the language's
+    `none` leaves the edge out instead). `zeros_like`, not `x * 0`, so an inf or NaN input still gives zeros."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x)
+
+
+class FactorizedReduce(nn.Module):
+    """DARTS's stride-2 reduction without a 3x3 kernel: ReLU, then two 1x1 stride-2 convolutions (no bias), the
+    second on the input shifted by one pixel, their outputs concatenated on channels, then batch norm.
+
+    The shifted copy is zero-padded at the far edge (as NAS-Bench-201's version is), so both halves have
+    ceil(H/2) rows for every H; on even H, the only sizes DARTS accepts, that is exactly DARTS's op. An odd `out`
+    is split out // 2 + (out - out // 2).
+    """
+
+    def __init__(self, c_in: int, c_out: int, affine: bool = True):
+        super().__init__()
+        half = c_out // 2
+        self.conv_1 = nn.Conv2d(c_in, half, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(c_in, c_out - half, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(x)
+        shifted = F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+
+
 ACTIVATIONS = {
     "id": nn.Identity, "identity": nn.Identity, "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
     "swish": nn.SiLU, "silu": nn.SiLU, "gelu": nn.GELU, "elu": nn.ELU,
     "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    # MobileNetV3's piecewise-linear forms: x * relu6(x + 3) / 6 and relu6(x + 3) / 6
+    "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid,
 }

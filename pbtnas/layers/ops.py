@@ -133,6 +133,15 @@ def _layernorm_shape(shape: Shape, a: dict) -> Shape:
     return shape
 
 
+def _factorized_reduce_shape(shape: Shape, a: dict) -> Shape:
+    _rank(shape, 3, "factorized_reduce")
+    out = as_dim(a["out"])
+    if out.is_const and out.value < 2:
+        raise ShapeError(f"factorized_reduce needs at least 2 output channels (two halves), got {out}")
+    # the same spatial rule as conv(k=1, stride=2), so it is interchangeable with a stride-2 conv or pool
+    return (out, *(_conv_out(x, 1, 2, 0, 1) for x in shape[1:]))
+
+
 def _linear_shape(shape: Shape, a: dict) -> Shape:
     _rank(shape, 1, "linear")
     return (as_dim(a["out"]),)
@@ -234,15 +243,29 @@ for _spec in [
            "conv_transpose", "transposed 2-d convolution"),
     OpSpec("linear", (ArgSpec("out", "dim"), _BIAS, _SN, _SN_STYLE), _linear_shape,
            lambda s, a: [s[0], as_dim(a["out"])], _build_linear, "linear", "fully connected [F] -> [out]"),
-    OpSpec("batchnorm", (), _batchnorm_shape, lambda s, a: [s[0]], lambda s, a: nn.BatchNorm2d(s[0]), "batchnorm",
-           "batch normalisation over channels of [C, H, W]"),
+    # affine=off: no weight and bias (DARTS's search cells); the running statistics are state all the same, so the
+    # op keeps its channel count as param_dims either way and its state keys stay owned.
+    OpSpec("batchnorm", (ArgSpec("affine", "bool", "on"),), _batchnorm_shape, lambda s, a: [s[0]],
+           lambda s, a: nn.BatchNorm2d(s[0], affine=_bool(a["affine"])), "batchnorm",
+           "batch normalisation over channels of [C, H, W]; `affine=off` drops the learned scale and shift"),
     OpSpec("layernorm", (), _layernorm_shape, lambda s, a: [s[-1]], lambda s, a: nn.LayerNorm(s[-1]), "layernorm",
            "layer normalisation over the last dimension"),
     OpSpec("activation", (ArgSpec("kind", "choice", REQUIRED, tuple(M.ACTIVATIONS)),), _same, _no_params,
            lambda s, a: M.ACTIVATIONS[a["kind"]](), doc="activation chosen by name (often by a gene)"),
     OpSpec("dropout", (ArgSpec("p", "float", 0.0),), _same, _no_params, lambda s, a: nn.Dropout(a["p"])),
-    OpSpec("avg_pool", (ArgSpec("k", "int", 2), ArgSpec("stride", "int", 0), ArgSpec("pad", "int", 0)), _pool_shape,
-           _no_params, lambda s, a: nn.AvgPool2d(a["k"], a["stride"] or a["k"], a["pad"])),
+    OpSpec("avg_pool", (ArgSpec("k", "int", 2), ArgSpec("stride", "int", 0), ArgSpec("pad", "int", 0),
+                        ArgSpec("include_pad", "bool", "on")), _pool_shape, _no_params,
+           lambda s, a: nn.AvgPool2d(a["k"], a["stride"] or a["k"], a["pad"],
+                                     count_include_pad=_bool(a["include_pad"])),
+           doc="average pool; `include_pad=off` averages over the real pixels only at the border (DARTS, "
+               "NAS-Bench-201)"),
+    OpSpec("zero", (), _same, _no_params, lambda s, a: M.Zero(),
+           doc="zeros of the input's shape (NAS-Bench-201's `none`); unlike `none` it is present and summed"),
+    OpSpec("factorized_reduce", (ArgSpec("out", "dim"), ArgSpec("affine", "bool", "on")), _factorized_reduce_shape,
+           lambda s, a: [s[0], as_dim(a["out"])],
+           lambda s, a: M.FactorizedReduce(s[0], a["out"], _bool(a["affine"])), "conv",
+           "DARTS's reduction to `out` channels at half the size (rounded up): relu, two stride-2 1x1 convs "
+           "(the second on the input shifted one pixel) concatenated, batchnorm"),
     OpSpec("max_pool", (ArgSpec("k", "int", 2), ArgSpec("stride", "int", 0), ArgSpec("pad", "int", 0)), _pool_shape,
            _no_params, lambda s, a: nn.MaxPool2d(a["k"], a["stride"] or a["k"], a["pad"])),
     OpSpec("upsample", (ArgSpec("scale", "dim"), ArgSpec("mode", "choice", "nearest", _MODES)), _upsample_shape,
@@ -260,7 +283,7 @@ for _spec in [
 ]:
     register_op(_spec)
 
-for _name in ("relu", "tanh", "sigmoid", "swish", "gelu", "elu", "leaky_relu"):
+for _name in ("relu", "tanh", "sigmoid", "swish", "gelu", "elu", "leaky_relu", "hardswish", "hardsigmoid"):
     register_op(OpSpec(_name, (), _same, _no_params, (lambda n: lambda s, a: M.ACTIVATIONS[n]())(_name),
                        doc=f"{_name} activation"))
 

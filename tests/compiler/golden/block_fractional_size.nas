@@ -1,4 +1,4 @@
-# A downsampling cell on a 7x7 input: the head block it feeds would see a height of 7/2.
+# A downsampling slot on a 7x7 input: its options halve H, which 7 does not divide.
 space odd
 
 options Reduce[C, H, W]: [C, H, W] -> [C, H // 2, W // 2] {
