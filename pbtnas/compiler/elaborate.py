@@ -20,6 +20,7 @@ from typing import Any
 
 from pbtnas.layers import dims
 from pbtnas.layers.dims import Dim, DimError, shape_str
+from pbtnas.compiler import intargs, picks, tensor_products
 from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Span
@@ -616,8 +617,12 @@ class Elaborator:
                     self.error("E0106", f"option `{opt}` of gene `{v.name}` is not a valid {where}", expr.span,
                                expected=_arg_expectation(p), found=f"`{opt}`")
                     return _BAD
+            if p.kind == "int" and not intargs.check(Dim.sym(v.symbol), p.name, where, expr.span, self.error):
+                return _BAD  # [intargs] a gene's option below the argument's lowest value (`pad` = -1)
             return v
         out = self._coerce(p, v)
+        if p.kind == "int" and isinstance(out, Dim) and not intargs.check(out, p.name, where, expr.span, self.error):
+            return _BAD  # [intargs] `pad=(k - 1) // 2` is checked at every option of `k`
         if p.kind == "dim" and isinstance(out, Dim) and not self._size_ok(out, expr.span, where):
             return _BAD
         if out is _BAD:
@@ -645,6 +650,8 @@ class Elaborator:
                 return v
             if isinstance(v, Dim) and v.is_const and v.value.denominator == 1:
                 return int(v.value)
+            if (gene_expr := intargs.coerce(v)) is not None:  # [intargs] arithmetic on genes: `k=2 * k0 + 1`
+                return gene_expr
             return _BAD
         if p.kind == "float":
             f = _as_float(v)
@@ -790,6 +797,13 @@ class Elaborator:
                 self._assign(stmt, scope, pending)
                 assigned[stmt.name] = stmt.span
                 pending.pop(stmt.name, None)
+            elif isinstance(stmt, ast.Pick):  # [picks] input selection: one gene over the k-combinations
+                if stmt.name in assigned or stmt.name in gene_stmts:
+                    self.error("E0102", f"`{stmt.name}` is defined twice in `{decl.name}`", stmt.span,
+                               hint="a pick needs a name of its own")
+                    continue
+                picks.declare(self, stmt, scope, pending)
+                assigned[stmt.name] = stmt.span
             elif isinstance(stmt, ast.Return):
                 if result is not None:
                     self.error("E0102", "a second `return`", stmt.span)
@@ -1246,6 +1260,12 @@ class Elaborator:
             self.error("E0103", f"unknown function `{expr.fn}`", expr.fn_span,
                        hint=_suggest(expr.fn, ["sum", "cat", *self.blocks]))
             return None
+        if isinstance(expr, ast.Index) and isinstance(scope.names.get(expr.base), picks.PickRef):
+            return picks.select(self, scope.names[expr.base], expr, scope)  # [picks] `inputs[0]`
+        if isinstance(expr, ast.Index) and scope.names.get(expr.base) is _POISON:
+            return None  # [picks] a pick whose declaration failed (reported)
+        if isinstance(expr, ast.BinOp) and expr.op == "mul":
+            return tensor_products.product(self, expr, scope, counter, pending)  # [products] `x * gate`
         if isinstance(expr, ast.BinOp) and expr.op in ("add", "otherwise"):
             left = self._tensor(expr.left, scope, counter, pending)
             right = self._tensor(expr.right, scope, counter, pending)
@@ -1301,7 +1321,7 @@ class Elaborator:
             return None
         if isinstance(expr, ast.BinOp):
             self.error("E0105", f"`{_OP_TEXT.get(expr.op, expr.op)}` is not defined on tensors", expr.span,
-                       hint="tensors combine with `+`, `sum(...)`, `cat(...)` and `??`")
+                       hint="tensors combine with `+`, `*`, `sum(...)`, `cat(...)` and `??`")
             return None
         self.error("E0105", "a tensor is needed here", expr.span)
         return None
@@ -1395,6 +1415,8 @@ class Elaborator:
             if a is _MIXED or b is _MIXED:
                 return _MIXED
             return (a and b) if c.op == "and" else (a or b)
+        if getattr(c, "index", None) is not None:  # [picks] a pick's choice is decided per genome
+            return _MIXED
         value = self._const_value(c.name, scope)
         if value is _MIXED:
             return _MIXED
@@ -1428,6 +1450,10 @@ class Elaborator:
         target = scope.names.get(c.name)
         if target is _POISON:
             return None
+        if getattr(c, "index", None) is not None:  # [picks] `inputs[0] in [s0, s1]`
+            return picks.condition(self, c, target, scope)
+        if isinstance(target, picks.PickRef):  # [picks] `inputs in [s0_s1]`: the pick's gene itself
+            target = target.gene
         fixed = self._const_cond(c, scope)
         if fixed is None:
             return None
@@ -1541,6 +1567,11 @@ class Elaborator:
             except ShapeError as err:
                 self.error("E0206", f"`{layer.spec.name}` cannot take this input: {err.message}", layer.span,
                            found=shape_str(a.shape), hint=err.hint)
+                alts.append(Alt(ERR_SHAPE, a.guard))
+                continue
+            except DimError as err:  # [intargs] a gene-dependent stride dividing a shape variable
+                self.error("E0215", f"`{layer.spec.name}` cannot be sized exactly: {err}", layer.span,
+                           found=shape_str(a.shape))
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
             except (ZeroDivisionError, OverflowError) as err:  # an argument of 0 (a stride, a pool size) or huge
