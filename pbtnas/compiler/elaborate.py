@@ -623,6 +623,9 @@ class Elaborator:
         out = self._coerce(p, v)
         if p.kind == "int" and isinstance(out, Dim) and not intargs.check(out, p.name, where, expr.span, self.error):
             return _BAD  # [intargs] `pad=(k - 1) // 2` is checked at every option of `k`
+        if p.kind == "int" and isinstance(out, int) and \
+                not intargs.check_constant(out, p.name, spec.name, where, expr.span, self.error):
+            return _BAD  # [intargs] `pad=-1`
         if p.kind == "dim" and isinstance(out, Dim) and not self._size_ok(out, expr.span, where):
             return _BAD
         if out is _BAD:

@@ -22,8 +22,23 @@ MAX_INT = 2**31 - 1
 _LOWEST = {"k": 1, "stride": 1, "dilation": 1, "groups": 1, "pad": 0, "output_pad": 0}
 
 
-def lowest(arg: str) -> int:
+_POOLS = frozenset({"avg_pool", "max_pool"})
+
+
+def lowest(arg: str, op: str = "", constant: bool = False) -> int:
+    if constant and arg == "stride" and op in _POOLS:
+        return 0  # the written `stride=0` of a pool is its documented "same as k"
     return _LOWEST.get(arg, 0)
+
+
+def check_constant(value: int, arg: str, op: str, where: str, span: Span, error: Callable[..., None]) -> bool:
+    """A constant argument below its lowest value (`pad=-1`, `k=0`) is refused here, not in torch."""
+    low = lowest(arg, op, constant=True)
+    if value >= low:
+        return True
+    error("E0106", f"{where} is {value}: less than {low}", span, expected=f"an integer of at least {low}",
+          found=str(value), hint="check the constants it is computed from (and any `--set`)")
+    return False
 
 
 def coerce(v: Any) -> Dim | None:
