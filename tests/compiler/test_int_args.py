@@ -63,6 +63,7 @@ def test_kernel_and_expansion_genes_own_and_link_the_layers_they_shape():
     ("k=k - 3, pad=0", "E0106", "argument `k` of `conv` is 0"),
     ("k=k, pad=(k - 1) / 4", "E0106", "not an integer"),
     ("k=k, pad=(k - 1) // 2, stride=k - 3", "E0106", "argument `stride`"),
+    ("k=k, pad=-1", "E0106", "argument `pad` of `conv` is -1: less than 0"),
 ])
 def test_invalid_at_some_option_is_a_diagnostic_naming_it(args: str, code: str, words: str):
     text = INVERTED_BOTTLENECK.replace("k=k, pad=(k - 1) // 2, groups=C * e", args)
@@ -84,9 +85,10 @@ network net(x: [4, 8, 8]) -> [4, 8, 8] {
   return d(x)
 }
 """
-    with pytest.raises(DiagnosticError) as err:
-        compile_text(text.replace("stride=s", "stride=s + 0"))
-    assert "E0215" in {d.code for d in err.value.diagnostics}
+    for stride in ("s", "s + 0"):
+        with pytest.raises(DiagnosticError) as err:
+            compile_text(text.replace("stride=s", f"stride={stride}"))
+        assert "E0215" in {d.code for d in err.value.diagnostics}
 
 
 # ---- property: random gene expressions as `pad=` ----------------------------------------------------------------

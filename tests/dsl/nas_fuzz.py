@@ -45,7 +45,8 @@ def fast(n: int) -> settings:
 
 TOKEN_RE = re.compile(r'#[^\n]*|"[^"\n]*"|->|>>|\?\?|//|\*\*|==|!=|[A-Za-z_][A-Za-z0-9_]*|\d+\.?\d*|\s+|.')
 NUMBER_RE = re.compile(r"\d+\.?\d*")
-VOCAB = ["space", "const", "init", "values", "options", "block", "network", "slot", "param", "return", "if", "else",
+VOCAB = ["space", "const", "init", "values", "options", "block", "network", "slot", "param", "pick", "of", "return",
+         "if", "else",
          "in", "and", "or", "not", "none", "identity", "residual", "sum", "cat", "conv", "linear", "relu",
          "batchnorm", "upsample", "max_pool", "x", "y", "C", "H", "W", "n0", "act", "on", "off", "0", "1", "3",
          "2.5", "-", "+", "*", "//", "**", "%", ">>", "??", "->", "=", "==", ":", ",", ".", "(", ")", "[", "]",
