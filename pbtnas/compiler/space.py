@@ -145,7 +145,7 @@ def _artifact(program: Program, module: ast.Module) -> dict:
     for net in program.networks:
         walk(net.stmts, None)
         walk(net.result, None)
-    for g in genes:
+    for g in [*genes, *program.tied_slots]:
         for i, layer in enumerate(g.option_layers):
             walk(layer, i)
     for m in modules:
@@ -163,9 +163,11 @@ def _artifact(program: Program, module: ast.Module) -> dict:
     gene_entries = []
     for g in genes:
         prefixes = []
-        weighted = bool(g.weighted_options) if g.kind == "slot" else bool(owned[g.index])
-        if g.kind == "slot" and weighted:
-            prefixes.append(g.name + ".")
+        # a tied slot's layers are its followers' (one per instance, each under its own prefix): it owns them all
+        layer_owners = g.followers or [g]
+        weighted = any(f.weighted_options for f in layer_owners) if g.kind == "slot" else bool(owned[g.index])
+        if g.kind == "slot":
+            prefixes += [f.name + "." for f in layer_owners if f.weighted_options]
         prefixes += owned[g.index]
         gene_entries.append({
             "name": g.name, "kind": g.kind, "options": list(g.options), "values": list(g.values),
@@ -184,6 +186,7 @@ def _artifact(program: Program, module: ast.Module) -> dict:
             "output_shapes": [[[str(d) for d in s] for s in alts] for alts in net.output_shapes],
         })
     slots = {str(g.index): _serialise_value(g.option_layers) for g in genes if g.kind == "slot"}
+    slots.update({f.name: _serialise_value(f.option_layers) for f in program.tied_slots})  # by the IR's "layers"
     schema = hashlib.sha256(json.dumps({
         "space": program.space,
         "genes": [[g.name, g.kind, list(g.options)] for g in genes],
