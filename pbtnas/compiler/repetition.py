@@ -38,6 +38,21 @@ def node_key(base: str, index: int) -> str:
     return f"{base}.{index}"
 
 
+def poison_key(base: str) -> str:
+    """Marks a family whose loop was refused (already reported)."""
+    return f"{base}.*"
+
+
+def _assigned_families(body: list) -> set[str]:
+    out: set[str] = set()
+    for stmt in body:
+        if isinstance(stmt, ast.For):
+            out |= _assigned_families(stmt.body)
+        elif isinstance(stmt, ast.Assign) and stmt.index is not None:
+            out.add(stmt.name)
+    return out
+
+
 def _indices(scope: "Scope", base: str) -> list[int]:
     out = []
     for key in scope.names:
@@ -115,27 +130,34 @@ def _bounds(el: "Elaborator", loop: ast.For, scope: "Scope") -> tuple[int, int] 
 def unroll(el: "Elaborator", loop: ast.For, decl: ast.BlockDecl, scope: "Scope", assigned: dict[str, Span],
            pending: dict[str, Span]) -> None:
     """Elaborate the loop's body once per index, in order."""
+    from pbtnas.compiler.elaborate import _POISON
     body = []
     for stmt in loop.body:
         if isinstance(stmt, (ast.Assign, ast.For)):
             body.append(stmt)
             continue
-        what = {ast.Return: "`return`", ast.Pick: "`pick`"}.get(type(stmt), "`slot` and `param`")
+        what = {ast.Return: "`return`", ast.Pick: "`pick`", ast.SlotRef: "`slot`", ast.SlotInline: "`slot`"
+                }.get(type(stmt), "`param`")
+        name = getattr(stmt, "name", None)
+        if name is not None and name not in scope.names:
+            scope.names[name] = _POISON  # reported here: its uses in the loop stay quiet
         el.error(ERR_LOOP, f"{what} cannot be written inside `for`", stmt.span,
                  hint="a loop body only assigns nodes: put the genes in a block and instantiate it in the loop, "
                       "e.g. `c[i] = Cell(x=c[i - 1]) tied cell` (`tied` when every cell has one genotype)"
                  if what != "`return`" else "return after the loop, e.g. `return c[N - 1]`")
     bounds = _bounds(el, loop, scope)
-    if bounds is None:
-        return
-    if loop.var in scope.names or loop.var in el.consts:
+    if bounds is not None and (loop.var in scope.names or loop.var in el.consts):
         el.error("E0102", f"the loop variable `{loop.var}` already names something in `{decl.name}`", loop.span,
                  hint="give the loop variable a name of its own")
-        return
+        bounds = None
     done = getattr(el, "_unrolled", 0)
-    if done + (bounds[1] - bounds[0]) > MAX_TOTAL_ITERATIONS:
+    if bounds is not None and done + (bounds[1] - bounds[0]) > MAX_TOTAL_ITERATIONS:
         el.error(ERR_LOOP, "the loops of this space unroll to too many iterations", loop.span,
                  expected=f"at most {MAX_TOTAL_ITERATIONS} in all", hint="check the loop bounds (and any `--set`)")
+        bounds = None
+    if bounds is None:
+        for base in _assigned_families(loop.body):  # reported: reads of the loop's nodes stay quiet
+            scope.names.setdefault(poison_key(base), _POISON)
         return
     el._unrolled = done + (bounds[1] - bounds[0])
     try:
@@ -202,7 +224,7 @@ def read(el: "Elaborator", expr: ast.Index, scope: "Scope", attr: str | None = N
     from pbtnas.compiler.elaborate import _POISON, InstanceRef, TensorRef
 
     base = scope.names.get(expr.base)
-    if base is _POISON:
+    if base is _POISON or scope.names.get(poison_key(expr.base)) is _POISON:
         return None
     if not _is_family(scope, expr.base):
         if base is not None:
@@ -220,7 +242,8 @@ def read(el: "Elaborator", expr: ast.Index, scope: "Scope", attr: str | None = N
         return None
     if v is None:
         el.error("E0101", f"`{expr.base}[{k}]` is not assigned (yet)", expr.span,
-                 found=f"`{expr.base}[{k}]`", expected=_fmt_indices(expr.base, _indices(scope, expr.base)),
+                 found=f"`{expr.base}[{k}]`",
+                 expected="an assigned index: " + _fmt_indices(expr.base, _indices(scope, expr.base)),
                  hint="a node can only read nodes assigned above it; check the index and the loop bounds")
         return None
     if isinstance(v, InstanceRef):

@@ -90,9 +90,9 @@ def enter_instance(el: "Elaborator", scope: "Scope", block: str, name: str, tied
 
 
 def not_an_instance(el: "Elaborator", stmt: ast.Assign) -> None:
-    el.error(ERR_TIE, f"`tied {stmt.tied}` is written after a block instance or a slot", stmt.span,
-             hint="tie block instances (`c = Cell(x=x) tied cell`) or slots (`slot a: OPS(C) tied e`); an "
-                  "expression has no genes of its own")
+    el.error(ERR_TIE, f"`tied {stmt.tied}` ties the genes of a block instance, but this is an expression",
+             stmt.span, hint="tie block instances (`c = Cell(x=x) tied cell`) or slots (`slot a: OPS(C) tied e`); "
+                             "an expression has no genes of its own")
 
 
 def shared_name(el: "Elaborator", stmt, scope: "Scope") -> str | None:
