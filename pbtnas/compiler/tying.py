@@ -106,6 +106,9 @@ def shared_name(el: "Elaborator", stmt, scope: "Scope") -> str | None:
         local = stmt.tied
     own = f"{scope.prefix}.{stmt.name}"
     name = rewrite(scope.ties, f"{scope.prefix}.{local}")
+    if name == own and not tied_slot and own in el.ties.leaders:  # `slot b: OPS tied e` above `slot e: OPS`
+        el.error(ERR_TIE, f"`{stmt.name}` has the name of the tie `{stmt.name}` of this body", stmt.span,
+                 hint="the tied gene is named after its tie: give the tie or this gene a name of its own")
     return name if tied_slot or name != own else None
 
 
