@@ -94,6 +94,10 @@ def _ast_fingerprint(node: Any) -> Any:
     return node
 
 
+def _interface(g: GeneDef) -> str:
+    return f"[{', '.join(map(str, g.in_pattern))}] -> [{', '.join(map(str, g.out_pattern))}]"
+
+
 def _artifact(program: Program, module: ast.Module) -> dict:
     genes = program.genes
     # Weight ownership: a slot owns its own prefix; a dimension gene owns every fixed layer its value shapes.
@@ -173,8 +177,8 @@ def _artifact(program: Program, module: ast.Module) -> dict:
             "name": g.name, "kind": g.kind, "options": list(g.options), "values": list(g.values),
             "owns_weights": weighted, "prefixes": prefixes, "linked": sorted(links[g.index] - {g.index}),
             "none_options": sorted(g.none_options),
-            "shapes": (f"[{', '.join(map(str, g.in_pattern))}] -> [{', '.join(map(str, g.out_pattern))}]"
-                       if g.kind == "slot" and g.in_pattern else ""),
+            "shapes": " | ".join(dict.fromkeys(_interface(f) for f in layer_owners if f.in_pattern))
+            if g.kind == "slot" else "",  # a tied gene: each width its instances have
         })
     networks = []
     for net in program.networks:

@@ -32,6 +32,8 @@ def test_one_tied_genotype_of_six_edges_gives_exactly_5_pow_6_genomes(space) -> 
     assert space.size == nb201_genomes() == 15_625
     assert [g.name for g in space.genes] == [f"classifier.cell.e{e}" for e in ("10", "20", "21", "30", "31", "32")]
     assert all(g.options == NB201_OPS for g in space.genes)
+    # one gene, three widths: the interface lists each stage's
+    assert space.genes[0].shapes == " | ".join(f"[{c}, H, W] -> [{c}, H, W]" for c in (16, 32, 64))
 
 
 @pytest.mark.parametrize("op, expected", [("nor_conv_3x3", 1_531_546), ("none", 73_306),
