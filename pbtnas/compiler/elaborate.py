@@ -777,7 +777,7 @@ class Elaborator:
                     scope.names[stmt.name] = gene
                 else:
                     scope.names[stmt.name] = _POISON  # reported; its uses stay quiet
-        has_return = any(isinstance(s, ast.Return) for s in decl.body)
+        has_return = any(isinstance(s, ast.Return) for s in decl.body) or repetition.returns_inside(decl.body)
         assigned: dict[str, Span] = {}
         pending = {s.name: s.span for s in decl.body if isinstance(s, ast.Assign)}
         result = None

@@ -144,7 +144,8 @@ def unroll(el: "Elaborator", loop: ast.For, decl: ast.BlockDecl, scope: "Scope",
         el.error(ERR_LOOP, f"{what} cannot be written inside `for`", stmt.span,
                  hint="a loop body only assigns nodes: put the genes in a block and instantiate it in the loop, "
                       "e.g. `c[i] = Cell(x=c[i - 1]) tied cell` (`tied` when every cell has one genotype)"
-                 if what != "`return`" else "return after the loop, e.g. `return c[N - 1]`")
+                 if what != "`return`" else "write `return` after the loop, reading its last node "
+                                            "(`return c[N - 1]` after `range(N)`)")
     bounds = _bounds(el, loop, scope)
     if bounds is not None and (loop.var in scope.names or loop.var in el.consts):
         el.error("E0102", f"the loop variable `{loop.var}` already names something in `{decl.name}`", loop.span,
@@ -170,6 +171,12 @@ def unroll(el: "Elaborator", loop: ast.For, decl: ast.BlockDecl, scope: "Scope",
                     assign(el, stmt, decl, scope, assigned, pending, in_loop=True)
     finally:
         scope.names.pop(loop.var, None)
+
+
+def returns_inside(body: list) -> bool:
+    """A `return` written inside a loop (reported there): the body is not also told it has none."""
+    return any(isinstance(s, ast.For) and any(isinstance(t, ast.Return) or (isinstance(t, ast.For)
+               and returns_inside([t])) for t in s.body) for s in body)
 
 
 def handles(scope: "Scope", stmt: ast.Assign) -> bool:

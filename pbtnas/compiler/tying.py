@@ -37,6 +37,7 @@ class _Tie:
     kind: str  # block | slot
     what: str  # the block's name, or "" for slots
     span: Span
+    bad: bool = False  # reported at its first use: later uses stay quiet
 
 
 @dataclass
@@ -60,12 +61,14 @@ def _register(el: "Elaborator", body_prefix: str, tie: str, kind: str, what: str
     key = (body_prefix, tie)
     seen = el.ties.ties.get(key)
     if seen is None:
-        if tie in local_names:
+        bad = tie in local_names
+        if bad:
             el.error(ERR_TIE, f"the tie `{tie}` has the name of a node or gene of this body", span,
                      hint="the tied genes are named `<tie>.<gene>`: give the tie a name of its own")
-            return False
-        el.ties.ties[key] = _Tie(kind, what, span)
-        return True
+        el.ties.ties[key] = _Tie(kind, what, span, bad)
+        return not bad
+    if seen.bad:
+        return False
     if seen.kind != kind:
         el.error(ERR_TIE, f"`tied {tie}` joins a slot and a block instance", span,
                  notes=(f"`tied {tie}` is first used on a {seen.kind} at line {seen.span.line}",),
