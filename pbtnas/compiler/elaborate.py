@@ -22,6 +22,7 @@ from pbtnas.layers import dims
 from pbtnas.layers.dims import Dim, DimError, shape_str
 from pbtnas.compiler import repetition, tying
 from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
+from pbtnas.compiler.unreached import check_unreached, failed_statements
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Span
 from pbtnas.layers.ops import BOOL_FALSE, BOOL_TRUE, INIT_KINDS, REQUIRED, RESERVED, OpSpec, ShapeError, get_op, \
@@ -222,6 +223,7 @@ class Elaborator:
         # The guard under which the tensor expression being elaborated is used (`x >> down if downsample`): layers
         # skip input alternatives outside it, so an alternative the condition rules out is never checked.
         self._context: list[Cube] | None = None
+        self.reached: set[str] = set()  # option groups and blocks the networks elaborated
 
     # -- diagnostics helpers ------------------------------------------------------------------------------------------
     def error(self, code: str, message: str, span: Span | None, **kw) -> None:
@@ -247,8 +249,11 @@ class Elaborator:
         nets = [n for n in self._network_irs]
         self._check_ops()
         tied_slots = tying.finish(self)  # hook: tied genes
+        check_unreached(self.module, self.reached, self.consts, self.values, self.error)
+        error_spans = [d.span for d in self.diag.errors if d.span]
+        hidden = failed_statements(self.module, error_spans, self.consts, self.values, self.error)
         for gene in self.genes:
-            if not gene.used:
+            if not gene.used and not _use_hidden_by_error(gene, hidden):
                 self.diag.warning("W0301", f"gene `{gene.name}` is declared but never used", gene.span,
                                   hint="remove it, or use it: an unused gene only inflates the space")
         return Program(self.space_name, dict(self.consts), self.genes, nets, self.ops, self.init, tied_slots)
@@ -942,6 +947,8 @@ class Elaborator:
             for k, v in list(gscope.names.items()):
                 if isinstance(v, Dim) and v.as_single_symbol() == f"${scope.prefix}.{k}":
                     gscope.names[k] = Dim.sym(f"${k}")
+        if isinstance(stmt, ast.SlotRef):
+            self.reached.add(group.name)  # unreached.py checks the option groups never elaborated
         with dims.collect_obligations() as found:
             self._check_options(gene, stmt, gscope, in_type, out_type, options)
         gene.obligations = list(dict.fromkeys(found))
@@ -1143,6 +1150,7 @@ class Elaborator:
                 if var is None:
                     inner.names[p.name] = TensorRef(f"{var_prefix}{p.name}", TVal.absent())
             self.stmts = []
+            self.reached.add(block.name)  # unreached.py checks the blocks never elaborated
             result = self._body(block, inner)
             body_stmts = self.stmts
             if first_stmts is None:
@@ -1728,6 +1736,11 @@ class Elaborator:
                                    hint="layers inside a generic block can only size their weights by constants "
                                         "and genes")
                         break
+
+
+def _use_hidden_by_error(gene: GeneDef, hidden: set[str]) -> bool:
+    """The gene is read by a statement that failed: its use was not seen, so W0301 would be a false alarm."""
+    return gene.name.rsplit(".", 1)[-1] in hidden
 
 
 def _copy_slot(template: GeneDef, gene: GeneDef) -> None:
