@@ -266,7 +266,8 @@ class _Specialiser:
             return None
         if t == "slot":
             g = l["gene"]
-            return self.layer(self.b.a["slots"][str(g)][self.genome[g]], x)
+            # a tied slot has its own layers under its own name; the gene it reads is the genome's
+            return self.layer(self.b.a["slots"][l.get("layers", str(g))][self.genome[g]], x)
         if t == "residual":
             body = self.layer(l["body"], x)
             out = self._slot()

@@ -20,8 +20,9 @@ from typing import Any
 
 from pbtnas.layers import dims
 from pbtnas.layers.dims import Dim, DimError, shape_str
-from pbtnas.compiler import intargs, picks, tensor_products
+from pbtnas.compiler import intargs, picks, repetition, tensor_products, tying
 from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
+from pbtnas.compiler.unreached import check_unreached, failed_statements
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Span
 from pbtnas.layers.ops import BOOL_FALSE, BOOL_TRUE, INIT_KINDS, REQUIRED, RESERVED, OpSpec, ShapeError, get_op, \
@@ -52,6 +53,9 @@ class GeneDef:
     # divisibility the options' arithmetic assumes of the slot's shape variables (`H // 2`): checked per binding
     obligations: list[dims.Obligation] = field(default_factory=list)
     used: bool = False
+    # tied genes (tying.py): a slot of one instance reads its leader, the genome's entry, which lists them all
+    tied_to: "GeneDef | None" = None
+    followers: list["GeneDef"] = field(default_factory=list)
 
     @property
     def numeric(self) -> bool:
@@ -94,6 +98,7 @@ class Program:
     networks: list[NetworkIR]
     ops: dict[str, OpRecord]
     init: dict[str, tuple[str, dict]]
+    tied_slots: list[GeneDef] = field(default_factory=list)  # followers of tied genes: their own layers
 
 
 # ---- layer values (unapplied pipelines) -----------------------------------------------------------------------------
@@ -152,6 +157,7 @@ class Scope:
     names: dict[str, Any]
     binding: dict[str, Dim] = field(default_factory=dict)  # shape variables -> dims of this elaboration
     in_options: bool = False
+    ties: tuple[tuple[str, str], ...] = ()  # tying.py: (instance prefix, tie prefix) of the enclosing tied instances
 
 
 class _Counter:
@@ -213,9 +219,11 @@ class Elaborator:
         self._shape_memo: dict = {}
         self._slot_templates: dict = {}
         self.domains: dict[str, tuple[int, ...]] = {}  # options of integer genes, for exact arithmetic on genes
+        self.ties = tying.TieRegistry()
         # The guard under which the tensor expression being elaborated is used (`x >> down if downsample`): layers
         # skip input alternatives outside it, so an alternative the condition rules out is never checked.
         self._context: list[Cube] | None = None
+        self.reached: set[str] = set()  # option groups and blocks the networks elaborated
 
     # -- diagnostics helpers ------------------------------------------------------------------------------------------
     def error(self, code: str, message: str, span: Span | None, **kw) -> None:
@@ -240,11 +248,15 @@ class Elaborator:
                        hint="add `network NAME(x: [...]) -> [...] { ... }`")
         nets = [n for n in self._network_irs]
         self._check_ops()
+        tied_slots = tying.finish(self)  # hook: tied genes
+        check_unreached(self.module, self.reached, self.consts, self.values, self.error)
+        error_spans = [d.span for d in self.diag.errors if d.span]
+        hidden = failed_statements(self.module, error_spans, self.consts, self.values, self.error)
         for gene in self.genes:
-            if not gene.used:
+            if not gene.used and not _use_hidden_by_error(gene, hidden):
                 self.diag.warning("W0301", f"gene `{gene.name}` is declared but never used", gene.span,
                                   hint="remove it, or use it: an unused gene only inflates the space")
-        return Program(self.space_name, dict(self.consts), self.genes, nets, self.ops, self.init)
+        return Program(self.space_name, dict(self.consts), self.genes, nets, self.ops, self.init, tied_slots)
 
     # -- top-level declarations -----------------------------------------------------------------------------------------
     def _collect_declarations(self) -> None:
@@ -779,7 +791,7 @@ class Elaborator:
                     scope.names[stmt.name] = gene
                 else:
                     scope.names[stmt.name] = _POISON  # reported; its uses stay quiet
-        has_return = any(isinstance(s, ast.Return) for s in decl.body)
+        has_return = any(isinstance(s, ast.Return) for s in decl.body) or repetition.returns_inside(decl.body)
         assigned: dict[str, Span] = {}
         pending = {s.name: s.span for s in decl.body if isinstance(s, ast.Assign)}
         result = None
@@ -787,10 +799,13 @@ class Elaborator:
             if isinstance(stmt, (ast.SlotRef, ast.SlotInline, ast.ParamInline, ast.ParamRef)):
                 gene = gene_stmts.get(stmt.name)
                 if gene is not None and gene.index < 0:
-                    gene.index = len(self.genes)
-                    self.genes.append(gene)
+                    tying.lay_out(self, gene)  # hook: a tied gene is laid out once, at its first instance
                     if gene.kind == "slot":
                         self._elaborate_slot(gene, stmt, scope)
+            elif isinstance(stmt, ast.For):  # hook: repetition
+                repetition.unroll(self, stmt, decl, scope, assigned, pending)
+            elif isinstance(stmt, ast.Assign) and repetition.handles(scope, stmt):  # hook: indexed nodes
+                repetition.assign(self, stmt, decl, scope, assigned, pending)
             elif isinstance(stmt, ast.Assign):
                 if stmt.name in assigned or stmt.name in gene_stmts:
                     self.error("E0102", f"`{stmt.name}` is assigned twice in `{decl.name}`", stmt.span,
@@ -831,11 +846,16 @@ class Elaborator:
 
     def _declare_gene(self, stmt, scope: Scope) -> GeneDef | None:
         name = f"{scope.prefix}.{stmt.name}"
+        tied = tying.shared_name(self, stmt, scope)  # hook: a tied param is one gene; a tied slot follows one
+        if tied is not None and isinstance(stmt, (ast.ParamInline, ast.ParamRef)):
+            name = tied
         if name in self._gene_by_name:  # the same instance checked again for another input shape
             return self._gene_by_name[name]
         gene = self._new_gene(stmt, scope, name)
         if gene is not None:
             self._gene_by_name[name] = gene
+            if tied is not None and gene.kind == "slot":
+                tying.follow(self, gene, tied, stmt)
         return gene
 
     def _new_gene(self, stmt, scope: Scope, name: str) -> GeneDef | None:
@@ -943,6 +963,8 @@ class Elaborator:
             for k, v in list(gscope.names.items()):
                 if isinstance(v, Dim) and v.as_single_symbol() == f"${scope.prefix}.{k}":
                     gscope.names[k] = Dim.sym(f"${k}")
+        if isinstance(stmt, ast.SlotRef):
+            self.reached.add(group.name)  # unreached.py checks the option groups never elaborated
         with dims.collect_obligations() as found:
             self._check_options(gene, stmt, gscope, in_type, out_type, options)
         gene.obligations = list(dict.fromkeys(found))
@@ -992,8 +1014,10 @@ class Elaborator:
 
     def _assign(self, stmt: ast.Assign, scope: Scope, pending) -> None:
         expr = stmt.expr
+        if stmt.tied is not None and not (isinstance(expr, ast.Call) and expr.fn in self.blocks):
+            tying.not_an_instance(self, stmt)  # hook: `tied` on an expression
         if isinstance(expr, ast.Call) and expr.fn in self.blocks:
-            inst = self._instance(stmt.name, expr, scope, pending)
+            inst = self._instance(stmt.name, expr, scope, pending, stmt.tied)
             scope.names[stmt.name] = inst if inst is not None else _POISON  # a failed instance was reported
             return
         r = self._tensor(expr, scope, _Counter(f"{scope.prefix}.{stmt.name}"), pending)
@@ -1006,7 +1030,8 @@ class Elaborator:
         scope.names[stmt.name] = TensorRef(var, value)
 
     # -- block instances ---------------------------------------------------------------------------------------------
-    def _instance(self, name: str, call: ast.Call, scope: Scope, pending) -> InstanceRef | None:
+    def _instance(self, name: str, call: ast.Call, scope: Scope, pending, tied: str | None = None
+                  ) -> InstanceRef | None:
         block = self.blocks[call.fn]
         if call.fn in self._instance_stack:
             self.error("E0210", f"block `{call.fn}` instantiates itself", call.span,
@@ -1024,7 +1049,7 @@ class Elaborator:
                            hint=_suggest(a, params) or f"its parameters: {', '.join(params) or 'none'}")
         prefix = f"{scope.prefix}.{name}"
         var_prefix = f"{scope.var_prefix}{name}/"
-        base = Scope(prefix, var_prefix, {})
+        base = Scope(prefix, var_prefix, {}, ties=tying.enter_instance(self, scope, call.fn, name, tied, call.span))
         for sv in block.shape_vars:
             base.names[sv.id] = Dim.sym(f"${prefix}.{sv.id}")
         tensor_args: list[tuple[ast.Param, TVal | None, str | None]] = []
@@ -1123,7 +1148,7 @@ class Elaborator:
                                call.span, hint="the input size must be divisible by every stride inside the block")
             # The body is checked with this binding's sizes: blocks are instantiated at concrete shapes, while
             # option groups (checked per slot, with free shape variables) carry the "for every H" proof.
-            inner = Scope(prefix, var_prefix, dict(base.names), binding={**scope.binding, **binding})
+            inner = Scope(prefix, var_prefix, dict(base.names), binding={**scope.binding, **binding}, ties=base.ties)
             for sv in block.shape_vars:
                 if f"${prefix}.{sv.id}" in binding:
                     inner.names[sv.id] = binding[f"${prefix}.{sv.id}"]
@@ -1141,6 +1166,7 @@ class Elaborator:
                 if var is None:
                     inner.names[p.name] = TensorRef(f"{var_prefix}{p.name}", TVal.absent())
             self.stmts = []
+            self.reached.add(block.name)  # unreached.py checks the blocks never elaborated
             result = self._body(block, inner)
             body_stmts = self.stmts
             if first_stmts is None:
@@ -1177,6 +1203,14 @@ class Elaborator:
 
     # -- tensor expressions ------------------------------------------------------------------------------------------
     def _tensor(self, expr: ast.Expr, scope: Scope, counter: _Counter, pending) -> tuple[TVal, Any] | None:
+        if isinstance(expr, ast.Index) and isinstance(scope.names.get(expr.base), picks.PickRef):
+            return picks.select(self, scope.names[expr.base], expr, scope)  # [picks] `inputs[0]`
+        if isinstance(expr, ast.Index) and scope.names.get(expr.base) is _POISON:
+            return None  # [picks] a pick whose declaration failed (reported)
+        if isinstance(expr, ast.Index):  # hook: `c[i - 1]`, an indexed node
+            return repetition.read(self, expr, scope)
+        if isinstance(expr, ast.Attr) and isinstance(expr.obj, ast.Index):  # hook: `c[0].node`
+            return repetition.read(self, expr.obj, scope, expr.name, expr.span)
         if isinstance(expr, ast.Name):
             v = scope.names.get(expr.id)
             if v is _POISON:
@@ -1263,10 +1297,6 @@ class Elaborator:
             self.error("E0103", f"unknown function `{expr.fn}`", expr.fn_span,
                        hint=_suggest(expr.fn, ["sum", "cat", *self.blocks]))
             return None
-        if isinstance(expr, ast.Index) and isinstance(scope.names.get(expr.base), picks.PickRef):
-            return picks.select(self, scope.names[expr.base], expr, scope)  # [picks] `inputs[0]`
-        if isinstance(expr, ast.Index) and scope.names.get(expr.base) is _POISON:
-            return None  # [picks] a pick whose declaration failed (reported)
         if isinstance(expr, ast.BinOp) and expr.op == "mul":
             return tensor_products.product(self, expr, scope, counter, pending)  # [products] `x * gate`
         if isinstance(expr, ast.BinOp) and expr.op in ("add", "otherwise"):
@@ -1472,7 +1502,8 @@ class Elaborator:
             self.error("E0101", f"`{c.name}` in a condition must be a gene (slot or param) or a tensor", c.span,
                        hint=_suggest(c.name, [k for k, v in scope.names.items() if isinstance(v, GeneDef)]))
             return None
-        gene = target
+        target.used = True
+        gene = tying.genome_gene(target)  # hook: a condition on a tied slot reads the genome's gene
         gene.used = True
         n = len(gene.options)
         if isinstance(c, ast.CondName):
@@ -1675,7 +1706,7 @@ class Elaborator:
             if not self._obligations_hold(gene, binding, layer.span):
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
-            seen_key = (gene.index, tuple(sorted(binding.items())))
+            seen_key = (gene.name, tuple(sorted(binding.items())))
             if seen_key not in self._slot_bindings:  # a slot reused with the same input records its ops once
                 self._slot_bindings.add(seen_key)
                 memo: dict[Dim, Dim] = {}
@@ -1687,15 +1718,19 @@ class Elaborator:
                     rec.in_shapes.append(concrete)
                     rec.param_dims.append(tuple(spec.param_dims(concrete, cargs)))
             out = tuple(d.subst(binding) for d in gene.out_pattern)
+            key = tying.genome_gene(gene)  # tied slots: one gene in the guards, so they agree
             if present:
-                g = a.guard & c if (c := Cube.of(gene, present, n)) is not None else None
+                g = a.guard & c if (c := Cube.of(key, present, n)) is not None else None
                 if g is not None:
                     alts.append(Alt(out, g))
             if gene.none_options:
-                g = a.guard & c if (c := Cube.of(gene, gene.none_options, n)) is not None else None
+                g = a.guard & c if (c := Cube.of(key, gene.none_options, n)) is not None else None
                 if g is not None:
                     alts.append(Alt(None, g))
-        return TVal(simplify(alts, self.n_options)), {"t": "slot", "gene": gene}
+        ir = {"t": "slot", "gene": gene}
+        if gene.tied_to is not None:  # hook: a tied slot's own layers (the builder looks them up by this name)
+            ir["layers"] = gene.name
+        return TVal(simplify(alts, self.n_options)), ir
 
     def _obligations_hold(self, gene: GeneDef, binding: dict[str, Dim], span: Span) -> bool:
         for ob in gene.obligations:
@@ -1734,6 +1769,11 @@ class Elaborator:
                                    hint="layers inside a generic block can only size their weights by constants "
                                         "and genes")
                         break
+
+
+def _use_hidden_by_error(gene: GeneDef, hidden: set[str]) -> bool:
+    """The gene is read by a statement that failed: its use was not seen, so W0301 would be a false alarm."""
+    return gene.name.rsplit(".", 1)[-1] in hidden
 
 
 def _copy_slot(template: GeneDef, gene: GeneDef) -> None:
