@@ -16,6 +16,7 @@ from torch import nn
 
 from pbtnas.layers.dims import Dim
 from pbtnas.layers.ops import get_op
+from pbtnas.layers.products import multiply
 
 
 class Scope(nn.Module):
@@ -44,6 +45,8 @@ class NetworkModule(nn.Module):
         for kind, out, payload, ins in self._steps:
             if kind == "mod":
                 vals[out] = payload(vals[ins[0]])
+            elif kind == "mul":  # `a * b` with leading alignment (a [C] gate over [C, H, W])
+                vals[out] = multiply(vals[ins[0]], vals[ins[1]])
             elif kind == "add":
                 acc = vals[ins[0]]
                 for i in ins[1:]:
@@ -211,6 +214,15 @@ class _Specialiser:
             out = self._slot()
             self.net._steps.append(("cat" if t == "cat" else "add", out, None, present))
             return out
+        if t == "pick":  # the input this genome's pick chose
+            return self.expr(e["choices"][self.genome[e["gene"]]])
+        if t == "mul":
+            a, b = (self.expr(i) for i in e["items"])
+            if a is None or b is None:  # the compiler proves both present; this guards a corrupted artifact
+                raise ValueError(f"an operand of `*` is absent for genome {self.genome}")
+            out = self._slot()
+            self.net._steps.append(("mul", out, None, [a, b]))
+            return out
         if t == "otherwise":
             a = self.expr(e["a"])
             return a if a is not None else self.expr(e["b"])
@@ -254,7 +266,8 @@ class _Specialiser:
             return None
         if t == "slot":
             g = l["gene"]
-            return self.layer(self.b.a["slots"][str(g)][self.genome[g]], x)
+            # a tied slot has its own layers under its own name; the gene it reads is the genome's
+            return self.layer(self.b.a["slots"][l.get("layers", str(g))][self.genome[g]], x)
         if t == "residual":
             body = self.layer(l["body"], x)
             out = self._slot()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pbtnas.compiler.conditions import Conditions
 from pbtnas.compiler.ir import Scope, is_layer
 from pbtnas.compiler.messages import Reporter, fmt_static, kind_name, same_kind, suggest
 from pbtnas.compiler.static import StaticEvaluator
@@ -65,7 +64,7 @@ class DeclarationCollector:
         self.networks: list[ast.BlockDecl] = []
         self.init: dict[str, tuple[str, dict]] = {}
         # A constant may be computed from the constants above it (and name blocks above it in a diagnostic).
-        self.static = StaticEvaluator(self.consts, self.blocks, Conditions(self.consts, report), report)
+        self.static = StaticEvaluator(self.consts, self.blocks, report)
 
     def run(self) -> Declarations:
         """Read every top-level declaration once, in file order."""

@@ -6,12 +6,14 @@ option to a layer value, applies it to the slot's input pattern with fresh shape
 against the slot's declared output, so "every option fits" holds for every value of `H`, `W` and dimension genes;
 the options' IR and symbolic ops are stored on the gene (`option_layers`, `option_ops`) for `tensors.py` to make
 concrete where the slot is applied. Slots of one option group with the same arguments share that work.
+Tied slots and params (`tied NAME`) are named and linked to their genome gene through `tying.py`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pbtnas.compiler import tying
 from pbtnas.compiler.declarations import Declarations, literal_values
 from pbtnas.compiler.guards import TVal
 from pbtnas.compiler.ir import ERR_SHAPE, GeneDef, PathCounter, Scope, is_layer, shape_eq
@@ -28,16 +30,23 @@ class Genes:
     def __init__(self, decls: Declarations, static: StaticEvaluator, tensors: TensorInference, layout: GenomeLayout,
                  report: Reporter):
         self.decls, self.static, self.tensors, self.layout, self.report = decls, static, tensors, layout, report
-        self._gene_by_name: dict[str, GeneDef] = {}
+        self.by_name: dict[str, GeneDef] = {}  # every gene declared, by its full name (tied leaders excepted)
         self._slot_templates: dict = {}  # (group, arguments) -> the first slot checked with them
+        self.ties = tying.TieRegistry()
+        self.reached: set[str] = set()  # option groups the networks elaborated (unreached.py checks the others)
 
     def declare(self, stmt, scope: Scope) -> GeneDef | None:
         name = f"{scope.prefix}.{stmt.name}"
-        if name in self._gene_by_name:  # the same instance checked again for another input shape
-            return self._gene_by_name[name]
+        tied = tying.shared_name(self, stmt, scope)  # hook: a tied param is one gene; a tied slot follows one
+        if tied is not None and isinstance(stmt, (ast.ParamInline, ast.ParamRef)):
+            name = tied
+        if name in self.by_name:  # the same instance checked again for another input shape
+            return self.by_name[name]
         gene = self._new_gene(stmt, scope, name)
         if gene is not None:
-            self._gene_by_name[name] = gene
+            self.by_name[name] = gene
+            if tied is not None and gene.kind == "slot":
+                tying.follow(self, gene, tied, stmt)
         return gene
 
     def _new_gene(self, stmt, scope: Scope, name: str) -> GeneDef | None:
@@ -145,6 +154,8 @@ class Genes:
             for k, v in list(gscope.names.items()):
                 if isinstance(v, Dim) and v.as_single_symbol() == f"${scope.prefix}.{k}":
                     gscope.names[k] = Dim.sym(f"${k}")
+        if isinstance(stmt, ast.SlotRef):
+            self.reached.add(group.name)
         with dims.collect_obligations() as found:
             self._check_options(gene, stmt, gscope, in_type, out_type, options)
         gene.obligations = list(dict.fromkeys(found))

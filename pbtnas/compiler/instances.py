@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from pbtnas.compiler import picks, repetition, tying
 from pbtnas.compiler.declarations import Declarations
 from pbtnas.compiler.genes import Genes
 from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
@@ -34,6 +35,8 @@ class BlockElaborator:
             decls, static, tensors, genes, layout, report
         self.stmts: list[tuple[str, Any]] = []  # the statements of the body being elaborated
         self._instance_stack: list[str] = []  # blocks being instantiated, outermost first (recursion check)
+        self.reached: set[str] = set()  # blocks the networks elaborated (unreached.py checks the others)
+        self.unrolled = 0  # loop iterations unrolled so far in the whole space (repetition.py bounds it)
 
     def network(self, decl: ast.BlockDecl) -> NetworkIR | None:
         """The IR of one network, or None when its body or result failed (reported)."""
@@ -115,24 +118,37 @@ class BlockElaborator:
                     scope.names[stmt.name] = gene
                 else:
                     scope.names[stmt.name] = POISON  # reported; its uses stay quiet
-        has_return = any(isinstance(s, ast.Return) for s in decl.body)
+        has_return = any(isinstance(s, ast.Return) for s in decl.body) or repetition.returns_inside(decl.body)
         assigned: dict[str, Span] = {}
         pending = {s.name: s.span for s in decl.body if isinstance(s, ast.Assign)}
         result = None
         for stmt in decl.body:
             if isinstance(stmt, (ast.SlotRef, ast.SlotInline, ast.ParamInline, ast.ParamRef)):
                 gene = gene_stmts.get(stmt.name)
-                if gene is not None and self.layout.place(gene) and gene.kind == "slot":
-                    self.genes.check_slot(gene, stmt, scope)
+                if gene is not None and gene.index < 0:
+                    tying.lay_out(self.layout, gene)  # hook: a tied gene is laid out once, at its first instance
+                    if gene.kind == "slot":
+                        self.genes.check_slot(gene, stmt, scope)
+            elif isinstance(stmt, ast.For):  # hook: repetition
+                repetition.unroll(self, stmt, decl, scope, assigned, pending)
+            elif isinstance(stmt, ast.Assign) and repetition.handles(scope, stmt):  # hook: indexed nodes
+                repetition.assign(self, stmt, decl, scope, assigned, pending)
             elif isinstance(stmt, ast.Assign):
                 if stmt.name in assigned or stmt.name in gene_stmts:
                     self.report.error("E0102", f"`{stmt.name}` is assigned twice in `{decl.name}`", stmt.span,
                                       notes=(f"first assigned at line {(assigned.get(stmt.name) or stmt.span).line}",),
                                       hint="cells are DAGs: give each node its own name")
                     continue
-                self._assign(stmt, scope, pending)
+                self.assign(stmt, scope, pending)
                 assigned[stmt.name] = stmt.span
                 pending.pop(stmt.name, None)
+            elif isinstance(stmt, ast.Pick):  # [picks] input selection: one gene over the k-combinations
+                if stmt.name in assigned or stmt.name in gene_stmts:
+                    self.report.error("E0102", f"`{stmt.name}` is defined twice in `{decl.name}`", stmt.span,
+                                      hint="a pick needs a name of its own")
+                    continue
+                picks.declare(self.genes, self.tensors, stmt, scope, pending)
+                assigned[stmt.name] = stmt.span
             elif isinstance(stmt, ast.Return):
                 if result is not None:
                     self.report.error("E0102", "a second `return`", stmt.span)
@@ -155,10 +171,13 @@ class BlockElaborator:
         ir = {"t": "tuple", "items": irs} if isinstance(expr, ast.TupleExpr) else irs[0]
         return vals, ir
 
-    def _assign(self, stmt: ast.Assign, scope: Scope, pending) -> None:
+    def assign(self, stmt: ast.Assign, scope: Scope, pending) -> None:
+        """`name = expr`: a block instance, or a tensor node whose IR joins the body's statements."""
         expr = stmt.expr
+        if stmt.tied is not None and not (isinstance(expr, ast.Call) and expr.fn in self.decls.blocks):
+            tying.not_an_instance(self.genes, stmt)  # hook: `tied` on an expression
         if isinstance(expr, ast.Call) and expr.fn in self.decls.blocks:
-            inst = self._instance(stmt.name, expr, scope, pending)
+            inst = self._instance(stmt.name, expr, scope, pending, stmt.tied)
             scope.names[stmt.name] = inst if inst is not None else POISON  # a failed instance was reported
             return
         r = self.tensors.tensor(expr, scope, PathCounter(f"{scope.prefix}.{stmt.name}"), pending)
@@ -170,7 +189,8 @@ class BlockElaborator:
         self.stmts.append((var, ir))
         scope.names[stmt.name] = TensorRef(var, value)
 
-    def _instance(self, name: str, call: ast.Call, scope: Scope, pending) -> InstanceRef | None:
+    def _instance(self, name: str, call: ast.Call, scope: Scope, pending, tied: str | None = None
+                  ) -> InstanceRef | None:
         block = self.decls.blocks[call.fn]
         if call.fn in self._instance_stack:
             self.report.error("E0210", f"block `{call.fn}` instantiates itself", call.span,
@@ -188,7 +208,8 @@ class BlockElaborator:
                                   hint=suggest(a, params) or f"its parameters: {', '.join(params) or 'none'}")
         prefix = f"{scope.prefix}.{name}"
         var_prefix = f"{scope.var_prefix}{name}/"
-        base = Scope(prefix, var_prefix, {})
+        base = Scope(prefix, var_prefix, {},
+                     ties=tying.enter_instance(self.genes, scope, call.fn, name, tied, call.span))
         for sv in block.shape_vars:
             base.names[sv.id] = Dim.sym(f"${prefix}.{sv.id}")
         tensor_args: list[tuple[ast.Param, TVal | None, str | None]] = []
@@ -287,7 +308,7 @@ class BlockElaborator:
                                       call.span, hint="the input size must be divisible by every stride inside the block")
             # The body is checked with this binding's sizes: blocks are instantiated at concrete shapes, while
             # option groups (checked per slot, with free shape variables) carry the "for every H" proof.
-            inner = Scope(prefix, var_prefix, dict(base.names), binding={**scope.binding, **binding})
+            inner = Scope(prefix, var_prefix, dict(base.names), binding={**scope.binding, **binding}, ties=base.ties)
             for sv in block.shape_vars:
                 if f"${prefix}.{sv.id}" in binding:
                     inner.names[sv.id] = binding[f"${prefix}.{sv.id}"]
@@ -305,6 +326,7 @@ class BlockElaborator:
                 if var is None:
                     inner.names[p.name] = TensorRef(f"{var_prefix}{p.name}", TVal.absent())
             self.stmts = []
+            self.reached.add(block.name)
             result = self._body(block, inner)
             body_stmts = self.stmts
             if first_stmts is None:

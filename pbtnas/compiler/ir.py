@@ -36,7 +36,7 @@ MIXED = object()  # a condition that reads a gene or a tensor: decided per genom
 @dataclass(eq=False)
 class GeneDef:
     name: str
-    kind: str  # slot | param
+    kind: str  # slot | param | pick
     options: list[str]
     values: list[Any]
     span: Span
@@ -51,6 +51,9 @@ class GeneDef:
     # divisibility the options' arithmetic assumes of the slot's shape variables (`H // 2`): checked per binding
     obligations: list[dims.Obligation] = field(default_factory=list)
     used: bool = False
+    # tied genes (tying.py): a slot of one instance reads its leader, the genome's entry, which lists them all
+    tied_to: "GeneDef | None" = None
+    followers: list["GeneDef"] = field(default_factory=list)
 
     @property
     def numeric(self) -> bool:
@@ -93,6 +96,7 @@ class Program:
     networks: list[NetworkIR]
     ops: dict[str, OpRecord]
     init: dict[str, tuple[str, dict]]
+    tied_slots: list[GeneDef] = field(default_factory=list)  # followers of tied genes: their own layers
 
 
 # ---- layer values (unapplied pipelines): what static evaluation returns for `conv(8) >> relu` ---------------------
@@ -151,6 +155,7 @@ class Scope:
     names: dict[str, Any]
     binding: dict[str, Dim] = field(default_factory=dict)  # shape variables -> dims of this elaboration
     in_options: bool = False
+    ties: tuple[tuple[str, str], ...] = ()  # tying.py: (instance prefix, tie prefix) of the enclosing tied instances
 
     def lookup(self, name: str, consts: dict[str, Any]) -> Any:
         """A local name (parameter, gene, tensor, shape variable), else a constant (ints as Dims), else None."""

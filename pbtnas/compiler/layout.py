@@ -4,7 +4,8 @@ that need the whole program.
 The other passes fill it: genes are registered when declared (`register`, their option count feeds guard
 simplification) and given their genome index in declaration order, block instances expanded in place (`place`);
 `tensors.py` records each op application in `ops`. After every network is elaborated, `check_ops` proves each
-module's weights have one shape for every genome and `warn_unused` names genes nothing reads.
+module's weights have one shape for every genome and `warn_unused` names genes nothing reads (unless a failed
+statement hid their use).
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ class GenomeLayout:
                                           "and genes")
                         break
 
-    def warn_unused(self, report: Reporter) -> None:
+    def warn_unused(self, report: Reporter, hidden: set[str] = frozenset()) -> None:
+        """W0301 for each gene nothing reads, except those named in `hidden`: read by a statement that failed, their
+        use was not seen, so the warning would be a false alarm."""
         for gene in self.genes:
-            if not gene.used:
+            if not gene.used and gene.name.rsplit(".", 1)[-1] not in hidden:
                 report.warning("W0301", f"gene `{gene.name}` is declared but never used", gene.span,
                                hint="remove it, or use it: an unused gene only inflates the space")

@@ -94,6 +94,10 @@ def _ast_fingerprint(node: Any) -> Any:
     return node
 
 
+def _interface(g: GeneDef) -> str:
+    return f"[{', '.join(map(str, g.in_pattern))}] -> [{', '.join(map(str, g.out_pattern))}]"
+
+
 def _artifact(program: Program, module: ast.Module) -> dict:
     genes = program.genes
     # Weight ownership: a slot owns its own prefix; a dimension gene owns every fixed layer its value shapes.
@@ -145,7 +149,7 @@ def _artifact(program: Program, module: ast.Module) -> dict:
     for net in program.networks:
         walk(net.stmts, None)
         walk(net.result, None)
-    for g in genes:
+    for g in [*genes, *program.tied_slots]:
         for i, layer in enumerate(g.option_layers):
             walk(layer, i)
     for m in modules:
@@ -163,16 +167,18 @@ def _artifact(program: Program, module: ast.Module) -> dict:
     gene_entries = []
     for g in genes:
         prefixes = []
-        weighted = bool(g.weighted_options) if g.kind == "slot" else bool(owned[g.index])
-        if g.kind == "slot" and weighted:
-            prefixes.append(g.name + ".")
+        # a tied slot's layers are its followers' (one per instance, each under its own prefix): it owns them all
+        layer_owners = g.followers or [g]
+        weighted = any(f.weighted_options for f in layer_owners) if g.kind == "slot" else bool(owned[g.index])
+        if g.kind == "slot":
+            prefixes += [f.name + "." for f in layer_owners if f.weighted_options]
         prefixes += owned[g.index]
         gene_entries.append({
             "name": g.name, "kind": g.kind, "options": list(g.options), "values": list(g.values),
             "owns_weights": weighted, "prefixes": prefixes, "linked": sorted(links[g.index] - {g.index}),
             "none_options": sorted(g.none_options),
-            "shapes": (f"[{', '.join(map(str, g.in_pattern))}] -> [{', '.join(map(str, g.out_pattern))}]"
-                       if g.kind == "slot" and g.in_pattern else ""),
+            "shapes": " | ".join(dict.fromkeys(_interface(f) for f in layer_owners if f.in_pattern))
+            if g.kind == "slot" else "",  # a tied gene: each width its instances have
         })
     networks = []
     for net in program.networks:
@@ -184,6 +190,7 @@ def _artifact(program: Program, module: ast.Module) -> dict:
             "output_shapes": [[[str(d) for d in s] for s in alts] for alts in net.output_shapes],
         })
     slots = {str(g.index): _serialise_value(g.option_layers) for g in genes if g.kind == "slot"}
+    slots.update({f.name: _serialise_value(f.option_layers) for f in program.tied_slots})  # by the IR's "layers"
     schema = hashlib.sha256(json.dumps({
         "space": program.space,
         "genes": [[g.name, g.kind, list(g.options)] for g in genes],

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pbtnas.compiler.conditions import Conditions
+from pbtnas.compiler import intargs
+from pbtnas.compiler.conditions import const_cond
 from pbtnas.compiler.ir import BAD, MAX_DIM, MAX_EXPONENT, MIXED, POISON, GeneDef, IdentityL, InstanceRef, NoneL, \
     OpL, ResidualL, Scope, SeqL, SlotL, TensorRef, flatten_seq, is_layer
 from pbtnas.compiler.messages import OP_TEXT, Reporter, arg_expectation, fmt_dim, fmt_static, kind_name, signature, \
@@ -25,9 +26,8 @@ from pbtnas.layers.ops import BOOL_FALSE, BOOL_TRUE, REQUIRED, OpSpec, get_op, o
 
 
 class StaticEvaluator:
-    def __init__(self, consts: dict[str, Any], blocks: dict[str, ast.BlockDecl], conditions: Conditions,
-                 report: Reporter):
-        self.consts, self.blocks, self.conditions, self.report = consts, blocks, conditions, report
+    def __init__(self, consts: dict[str, Any], blocks: dict[str, ast.BlockDecl], report: Reporter):
+        self.consts, self.blocks, self.report = consts, blocks, report
 
     def lookup(self, name: str, scope: Scope) -> Any:
         return scope.lookup(name, self.consts)
@@ -83,7 +83,7 @@ class StaticEvaluator:
         if isinstance(expr, ast.ListExpr):
             return [self.evaluate(e, scope) for e in expr.items]
         if isinstance(expr, ast.IfElse):  # `2 if stl_projections else 3`: a choice between values by constants
-            fixed = self.conditions.const_cond(expr.cond, scope)
+            fixed = const_cond(expr.cond, scope, self.consts, self.report)
             if fixed is None:
                 return None
             if fixed is MIXED:
@@ -278,8 +278,16 @@ class StaticEvaluator:
                     self.report.error("E0106", f"option `{opt}` of gene `{v.name}` is not a valid {where}", expr.span,
                                       expected=arg_expectation(p), found=f"`{opt}`")
                     return BAD
+            if p.kind == "int" and not intargs.check(Dim.sym(v.symbol), p.name, where, expr.span, self.report.error):
+                return BAD  # [intargs] a gene's option below the argument's lowest value (`pad` = -1)
             return v
         out = self._coerce(p, v)
+        if p.kind == "int" and isinstance(out, Dim) and \
+                not intargs.check(out, p.name, where, expr.span, self.report.error):
+            return BAD  # [intargs] `pad=(k - 1) // 2` is checked at every option of `k`
+        if p.kind == "int" and isinstance(out, int) and \
+                not intargs.check_constant(out, p.name, spec.name, where, expr.span, self.report.error):
+            return BAD  # [intargs] `pad=-1`
         if p.kind == "dim" and isinstance(out, Dim) and not self._size_ok(out, expr.span, where):
             return BAD
         if out is BAD:
@@ -307,6 +315,8 @@ class StaticEvaluator:
                 return v
             if isinstance(v, Dim) and v.is_const and v.value.denominator == 1:
                 return int(v.value)
+            if (gene_expr := intargs.coerce(v)) is not None:  # [intargs] arithmetic on genes: `k=2 * k0 + 1`
+                return gene_expr
             return BAD
         if p.kind == "float":
             f = as_float(v)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from pbtnas.compiler import picks, repetition, tensor_products, tying
 from pbtnas.compiler.conditions import Conditions
 from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
 from pbtnas.compiler.ir import ERR_SHAPE, MIXED, POISON, GeneDef, IdentityL, InstanceRef, NoneL, OpL, OpRecord, \
@@ -41,6 +42,14 @@ class TensorInference:
         self._context: list[Cube] | None = None
 
     def tensor(self, expr: ast.Expr, scope: Scope, counter: PathCounter, pending) -> tuple[TVal, Any] | None:
+        if isinstance(expr, ast.Index) and isinstance(scope.names.get(expr.base), picks.PickRef):
+            return picks.select(self, scope.names[expr.base], expr, scope)  # [picks] `inputs[0]`
+        if isinstance(expr, ast.Index) and scope.names.get(expr.base) is POISON:
+            return None  # [picks] a pick whose declaration failed (reported)
+        if isinstance(expr, ast.Index):  # hook: `c[i - 1]`, an indexed node
+            return repetition.read(self.static, self.report, expr, scope)
+        if isinstance(expr, ast.Attr) and isinstance(expr.obj, ast.Index):  # hook: `c[0].node`
+            return repetition.read(self.static, self.report, expr.obj, scope, expr.name, expr.span)
         if isinstance(expr, ast.Name):
             v = scope.names.get(expr.id)
             if v is POISON:
@@ -127,6 +136,8 @@ class TensorInference:
             self.report.error("E0103", f"unknown function `{expr.fn}`", expr.fn_span,
                               hint=suggest(expr.fn, ["sum", "cat", *self.static.blocks]))
             return None
+        if isinstance(expr, ast.BinOp) and expr.op == "mul":
+            return tensor_products.product(self, expr, scope, counter, pending)  # [products] `x * gate`
         if isinstance(expr, ast.BinOp) and expr.op in ("add", "otherwise"):
             left = self.tensor(expr.left, scope, counter, pending)
             right = self.tensor(expr.right, scope, counter, pending)
@@ -182,7 +193,7 @@ class TensorInference:
             return None
         if isinstance(expr, ast.BinOp):
             self.report.error("E0105", f"`{OP_TEXT.get(expr.op, expr.op)}` is not defined on tensors", expr.span,
-                              hint="tensors combine with `+`, `sum(...)`, `cat(...)` and `??`")
+                              hint="tensors combine with `+`, `*`, `sum(...)`, `cat(...)` and `??`")
             return None
         self.report.error("E0105", "a tensor is needed here", expr.span)
         return None
@@ -317,6 +328,11 @@ class TensorInference:
                                   found=shape_str(a.shape), hint=err.hint)
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
+            except DimError as err:  # [intargs] a gene-dependent stride dividing a shape variable
+                self.report.error("E0215", f"`{layer.spec.name}` cannot be sized exactly: {err}", layer.span,
+                                  found=shape_str(a.shape))
+                alts.append(Alt(ERR_SHAPE, a.guard))
+                continue
             except (ZeroDivisionError, OverflowError) as err:  # an argument of 0 (a stride, a pool size) or huge
                 self.report.error("E0206", f"`{layer.spec.name}` cannot use these arguments: "
                                   f"{'division by zero' if isinstance(err, ZeroDivisionError) else err}", layer.span,
@@ -373,7 +389,7 @@ class TensorInference:
             if not self._obligations_hold(gene, binding, layer.span):
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
-            seen_key = (gene.index, tuple(sorted(binding.items())))
+            seen_key = (gene.name, tuple(sorted(binding.items())))
             if seen_key not in self._slot_bindings:  # a slot reused with the same input records its ops once
                 self._slot_bindings.add(seen_key)
                 memo: dict[Dim, Dim] = {}
@@ -385,15 +401,19 @@ class TensorInference:
                     rec.in_shapes.append(concrete)
                     rec.param_dims.append(tuple(spec.param_dims(concrete, cargs)))
             out = tuple(d.subst(binding) for d in gene.out_pattern)
+            key = tying.genome_gene(gene)  # tied slots: one gene in the guards, so they agree
             if present:
-                g = a.guard & c if (c := Cube.of(gene, present, n)) is not None else None
+                g = a.guard & c if (c := Cube.of(key, present, n)) is not None else None
                 if g is not None:
                     alts.append(Alt(out, g))
             if gene.none_options:
-                g = a.guard & c if (c := Cube.of(gene, gene.none_options, n)) is not None else None
+                g = a.guard & c if (c := Cube.of(key, gene.none_options, n)) is not None else None
                 if g is not None:
                     alts.append(Alt(None, g))
-        return TVal(simplify(alts, self.layout.n_options)), {"t": "slot", "gene": gene}
+        ir = {"t": "slot", "gene": gene}
+        if gene.tied_to is not None:  # hook: a tied slot's own layers (the builder looks them up by this name)
+            ir["layers"] = gene.name
+        return TVal(simplify(alts, self.layout.n_options)), ir
 
     def _obligations_hold(self, gene: GeneDef, binding: dict[str, Dim], span: Span) -> bool:
         for ob in gene.obligations:

@@ -157,7 +157,8 @@ class Dim:
             _oblige(q, s, "//")
             return q.truediv(s) + floor_r
         if self.has_shape_vars or d.has_shape_vars:
-            raise DimError("dividing a shape variable by a gene, or by a shape variable, has no single size for every value")
+            raise DimError("dividing a shape variable by a gene, or by a shape variable, has no single size for "
+                           "every value")
         return tabulate(lambda a, b: Fraction(math.floor(_divide(a, b, "//"))), self, d)
 
     def mod(self, divisor: "Dim | int") -> "Dim":

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from torch import nn
 
+from pbtnas.layers import dims
 from pbtnas.layers.dims import Dim, as_dim, shape_str
 from pbtnas.layers import modules as M
 
@@ -92,21 +93,48 @@ def _conv_out(size: Dim, k: int, s: int, p: int, d: int) -> Dim:
     return (size + 2 * p - d * (k - 1) - 1).floordiv(s) + 1
 
 
+def _check_groups(what: str, groups: "Dim | int", channels: Dim, side: str) -> None:
+    """`groups` must divide the channels at every option of the genes both read (`groups=C * e` over `C * e`
+    channels is exact; `groups=4` over `6 * e` channels fails for an odd `e`). Channels with a shape variable are
+    sized later and not checked here."""
+    g = as_dim(groups)
+    if g.is_const and g.value == 1:
+        return
+    if channels.has_shape_vars or g.has_shape_vars:
+        return
+    if channels.is_const and g.is_const:
+        if channels.value % g.value:
+            raise ShapeError(f"{what} groups={g} does not divide the {channels} {side} channels")
+        return
+    for point, value in dims.points(channels.mod(g)):
+        if value != 0:
+            at = dims.describe_point(point)
+            raise ShapeError(f"{what} groups={g} does not divide the {channels} {side} channels when {at} "
+                             f"({channels.at(point)} by {g.at(point)})",
+                             "groups must divide both the input and the output channels for every option")
+
+
 def _conv_shape(shape: Shape, a: dict) -> Shape:
     _rank(shape, 3, "conv")
     c, h, w = shape
-    groups = a["groups"]
-    if groups != 1 and c.is_const and (c.value % groups):
-        raise ShapeError(f"conv groups={groups} does not divide the {c} input channels")
+    _check_groups("conv", a["groups"], c, "input")
+    _check_groups("conv", a["groups"], as_dim(a["out"]), "output")
     out = tuple(_conv_out(x, a["k"], a["stride"], a["pad"], a["dilation"]) for x in (h, w))
     for x in out:
         _positive(x, "conv output size")
     return (as_dim(a["out"]), *out)
 
 
+def _conv_weights(s: Shape, a: dict) -> list[Dim]:
+    # The kernel and the groups size the weight ([out, in / groups, k, k]): a kernel gene shapes it as a width does.
+    return [s[0], as_dim(a["out"]), as_dim(a["k"]), as_dim(a["groups"])]
+
+
 def _convt_shape(shape: Shape, a: dict) -> Shape:
     _rank(shape, 3, "conv_transpose")
     c, h, w = shape
+    _check_groups("conv_transpose", a["groups"], c, "input")
+    _check_groups("conv_transpose", a["groups"], as_dim(a["out"]), "output")
     out = tuple((x - 1) * a["stride"] - 2 * a["pad"] + a["dilation"] * (a["k"] - 1) + a["output_pad"] + 1
                 for x in (h, w))
     return (as_dim(a["out"]), *out)
@@ -114,7 +142,7 @@ def _convt_shape(shape: Shape, a: dict) -> Shape:
 
 def _pool_shape(shape: Shape, a: dict) -> Shape:
     _rank(shape, 3, "pool")
-    stride = a["stride"] or a["k"]
+    stride = a["k"] if isinstance(a["stride"], int) and a["stride"] == 0 else a["stride"]  # 0: the kernel size
     return (shape[0], *(_conv_out(x, a["k"], stride, a["pad"], 1) for x in shape[1:]))
 
 
@@ -231,13 +259,13 @@ for _spec in [
     OpSpec("conv", (ArgSpec("out", "dim"), ArgSpec("k", "int", 1), ArgSpec("stride", "int", 1),
                     ArgSpec("pad", "int", 0), ArgSpec("dilation", "int", 1), ArgSpec("groups", "int", 1), _BIAS, _SN,
                     _SN_STYLE),
-           _conv_shape, lambda s, a: [s[0], as_dim(a["out"])], _build_conv, "conv",
+           _conv_shape, _conv_weights, _build_conv, "conv",
            "2-d convolution [C,H,W] -> [out, H', W']; `sn=on` (or a gene) adds spectral norm (`sn_style`: "
            "`hook` or `parametrization`, the order of torch's two implementations)"),
     OpSpec("conv_transpose", (ArgSpec("out", "dim"), ArgSpec("k", "int", 1), ArgSpec("stride", "int", 1),
                               ArgSpec("pad", "int", 0), ArgSpec("output_pad", "int", 0),
                               ArgSpec("dilation", "int", 1), ArgSpec("groups", "int", 1), _BIAS),
-           _convt_shape, lambda s, a: [s[0], as_dim(a["out"])],
+           _convt_shape, _conv_weights,
            lambda s, a: nn.ConvTranspose2d(s[0], a["out"], a["k"], a["stride"], a["pad"], a["output_pad"],
                                            a["groups"], _bool(a["bias"]), a["dilation"]),
            "conv_transpose", "transposed 2-d convolution"),

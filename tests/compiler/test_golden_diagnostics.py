@@ -39,9 +39,11 @@ def test_enough_distinct_cases():
         if txt.exists():
             codes |= {line.split("]")[0].split("[")[1] for line in txt.read_text().splitlines()
                       if line.startswith("error[")}
-    # syntax, names, arity, types, shapes, absence, duplicates, cycles, empties, conditions, weights, --set
+    # syntax, names, arity, types, shapes, absence, duplicates, cycles, empties, conditions, weights, --set,
+    # repetition, tied genes
     assert {"E0001", "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0110", "E0201", "E0202", "E0203",
-            "E0204", "E0205", "E0207", "E0208", "E0209", "E0210", "E0212", "E0213", "E0214", "E0215"} <= codes
+            "E0204", "E0205", "E0207", "E0208", "E0209", "E0210", "E0212", "E0213", "E0214", "E0215",
+            "E0230", "E0231"} <= codes
 
 
 @pytest.mark.parametrize("case", CASES)

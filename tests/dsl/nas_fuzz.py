@@ -45,11 +45,13 @@ def fast(n: int) -> settings:
 
 TOKEN_RE = re.compile(r'#[^\n]*|"[^"\n]*"|->|>>|\?\?|//|\*\*|==|!=|[A-Za-z_][A-Za-z0-9_]*|\d+\.?\d*|\s+|.')
 NUMBER_RE = re.compile(r"\d+\.?\d*")
-VOCAB = ["space", "const", "init", "values", "options", "block", "network", "slot", "param", "return", "if", "else",
+VOCAB = ["space", "const", "init", "values", "options", "block", "network", "slot", "param", "pick", "of", "return",
+         "if", "else",
          "in", "and", "or", "not", "none", "identity", "residual", "sum", "cat", "conv", "linear", "relu",
          "batchnorm", "upsample", "max_pool", "x", "y", "C", "H", "W", "n0", "act", "on", "off", "0", "1", "3",
          "2.5", "-", "+", "*", "//", "**", "%", ">>", "??", "->", "=", "==", ":", ",", ".", "(", ")", "[", "]",
-         "{", "}", "|", "?", '"s"', "#c\n", "\n"]
+         "{", "}", "|", "?", '"s"', "#c\n", "\n", "for", "range", "tied", "i", "c[i]", "c[i - 1]",
+         "c[0]"]
 
 # Numbers where the language expects small positive ints: zero, negatives, values past every machine int, floats.
 EDGE_NUMBERS = ["0", "-1", "-0", "1", "2.5", "0.0", "1e3", "9" * 30, str(2**63), str(2**64 + 1), "1" * 400,

@@ -107,6 +107,36 @@ def test_sample_compiles_and_every_truncation_is_diagnosed():
         check(SAMPLE[:cut])
 
 
+# Language v2's input selection, tensor products and gene arithmetic in integer arguments, in one small file.
+SAMPLE_V2 = """space s2
+const C = 4
+options OPS[H, W]: [C, H, W] -> [C, H, W] { skip = identity, c3 = relu >> conv(C, k=3, pad=1) }
+network net(x: [C, 8, 8]) -> [2] {
+  param k: [3, 5]
+  param e: [2, 3]
+  s0 = x >> conv(C * e, k=1) >> conv(C * e, k=k, pad=(k - 1) // 2, groups=C * e) >> conv(C, k=1)
+  s1 = s0 * (s0 >> global_avg_pool >> linear(C) >> sigmoid)
+  n0 = s0 + s1
+  pick inputs: 2 of [s0, s1, n0]
+  slot a: OPS
+  y = a(inputs[0]) + inputs[1] if inputs[0] in [s0] else inputs[1]
+  return y >> global_avg_pool >> linear(2)
+}
+"""
+
+
+def test_v2_sample_compiles_and_every_truncation_is_diagnosed():
+    assert compile_text(SAMPLE_V2).size == 2 * 2 * 3 * 2
+    for cut in range(0, len(SAMPLE_V2), 3):
+        check(SAMPLE_V2[:cut])
+
+
+@fast(60)
+@given(st.lists(MUTATION, min_size=1, max_size=3))
+def test_v2_sample_mutations_never_raise_a_traceback(ops):
+    check(mutate(SAMPLE_V2, ops))
+
+
 def test_pathological_nesting_is_a_diagnostic_not_a_recursion_error():
     for text in ["network n(x: [1]) -> [1] { return x" + " >> relu" * 3000 + " }",
                  "const a = " + "-" * 3000 + "1", "const a = " + "1+" * 3000 + "1",

@@ -1,0 +1,15 @@
+space stack
+
+const N = 3
+
+network classifier(x: [8, 8, 8]) -> [10] {
+  c[0] = x
+  for i in range(1, N + 1) {
+    slot op: [8, 8, 8] -> [8, 8, 8] {
+      skip = identity
+      conv = conv(8, k=3, pad=1) >> relu
+    }
+    c[i] = c[i - 1] >> op
+  }
+  return c[N] >> global_avg_pool >> linear(10)
+}
