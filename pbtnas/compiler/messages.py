@@ -37,8 +37,14 @@ class Reporter:
         self.diag.warning(code, message, span, **kw)
 
 
+# How alike (difflib's ratio) a candidate must be to be suggested: `padding` finds `pad` (0.6), `undefined_op`
+# finds no op. One cutoff for every pass, so a mistake gets the same hint wherever it is found.
+SUGGEST_CUTOFF = 0.6
+
+
 def suggest(name: str, candidates) -> str | None:
-    close = difflib.get_close_matches(name, list(candidates), n=1)
+    """`did you mean `X`?` for the candidate closest to `name`, or None when none is close enough."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=SUGGEST_CUTOFF)
     return f"did you mean `{close[0]}`?" if close else None
 
 
