@@ -74,6 +74,7 @@ class Conditions:
 
     def __init__(self, static: StaticEvaluator, report: Reporter):
         self.static, self.consts, self.report = static, static.consts, report
+        self.error = report.error  # every diagnostic goes through the one de-duplicating reporter
 
     def const_cond(self, c: ast.Cond, scope: Scope) -> Any:
         return const_cond(c, scope, self.consts, self.report)
@@ -110,8 +111,8 @@ class Conditions:
             f = [a.guard for a in ref.value.alts if a.shape is None]
             return t, f, {"t": "present", "var": ref.var}
         if not isinstance(target, GeneDef):
-            self.report.error("E0101", f"`{c.name}` in a condition must be a gene (slot or param) or a tensor", c.span,
-                              hint=suggest(c.name, [k for k, v in scope.names.items() if isinstance(v, GeneDef)]))
+            self.error("E0101", f"`{c.name}` in a condition must be a gene (slot or param) or a tensor", c.span,
+                       hint=suggest(c.name, [k for k, v in scope.names.items() if isinstance(v, GeneDef)]))
             return None
         target.used = True
         gene = tying.genome_gene(target)  # hook: a condition on a tied slot reads the genome's gene
@@ -121,9 +122,9 @@ class Conditions:
             lowered = [o.lower() for o in gene.options]
             if n != 2 or not (lowered[1] in BOOL_TRUE or lowered[1] == "1") or \
                     not (lowered[0] in BOOL_FALSE or lowered[0] == "0"):
-                self.report.error("E0213", f"`{gene.name}` is not an on/off gene", c.span,
-                                  found="[" + ", ".join(gene.options) + "]", expected="[off, on]",
-                                  hint=f"compare it: `{c.name} in [...]` or `{c.name} == option`")
+                self.error("E0213", f"`{gene.name}` is not an on/off gene", c.span,
+                           found="[" + ", ".join(gene.options) + "]", expected="[off, on]",
+                           hint=f"compare it: `{c.name} in [...]` or `{c.name} == option`")
                 return None
             chosen = {1}
         else:
@@ -132,8 +133,8 @@ class Conditions:
             for v in values:
                 name = v.id if isinstance(v, ast.Name) else str(v.value)
                 if name not in gene.options:
-                    self.report.error("E0106", f"`{name}` is not an option of `{gene.name}`", v.span,
-                                      expected="one of " + ", ".join(gene.options), hint=suggest(name, gene.options))
+                    self.error("E0106", f"`{name}` is not an option of `{gene.name}`", v.span,
+                               expected="one of " + ", ".join(gene.options), hint=suggest(name, gene.options))
                     return None
                 chosen.add(gene.options.index(name))
             if isinstance(c, ast.CondEq) and c.negate:

@@ -56,6 +56,7 @@ def literal_values(values: list[ast.Value], span: Span, report: Reporter) -> lis
 class DeclarationCollector:
     def __init__(self, module: ast.Module, overrides: dict[str, str], report: Reporter):
         self.module, self.overrides, self.report = module, dict(overrides), report
+        self.error = report.error  # every diagnostic goes through the one de-duplicating reporter
         self.space_name = "space"
         self.consts: dict[str, Any] = {}
         self.values: dict[str, list[Any]] = {}
@@ -72,19 +73,19 @@ class DeclarationCollector:
         names_of_consts = {d.name for d in self.module.decls if isinstance(d, ast.ConstDecl)}
         for key in self.overrides:
             if key not in names_of_consts:
-                self.report.error("E0110", f"`--set {key}=...` names no constant of this space", None,
-                                  found=f"`{key}`", expected="one of " + ", ".join(sorted(names_of_consts)) or "a constant",
-                                  hint=suggest(key, names_of_consts))
+                self.error("E0110", f"`--set {key}=...` names no constant of this space", None,
+                           found=f"`{key}`", expected="one of " + ", ".join(sorted(names_of_consts)) or "a constant",
+                           hint=suggest(key, names_of_consts))
         for decl in self.module.decls:
             name = getattr(decl, "name", None)
             if isinstance(decl, (ast.ConstDecl, ast.ValuesDecl, ast.OptionsDecl, ast.BlockDecl)):
                 if name in seen:
-                    self.report.error("E0102", f"`{name}` is defined twice", decl.span,
-                                      notes=(f"first defined at line {seen[name].line}",), hint="rename one of them")
+                    self.error("E0102", f"`{name}` is defined twice", decl.span,
+                               notes=(f"first defined at line {seen[name].line}",), hint="rename one of them")
                     continue
                 if name in RESERVED or get_op(name) is not None:
-                    self.report.error("E0102", f"`{name}` is the name of a built-in op", decl.span,
-                                      hint="choose another name")
+                    self.error("E0102", f"`{name}` is the name of a built-in op", decl.span,
+                               hint="choose another name")
                     continue
                 seen[name] = decl.span
             if isinstance(decl, ast.SpaceDecl):
@@ -113,9 +114,9 @@ class DeclarationCollector:
             else:
                 default = self.static.evaluate(decl.expr, Scope("", "", {}))
             if default is not None and not same_kind(default, value):
-                self.report.error("E0110", f"`--set {decl.name}={raw}` has the wrong type", None,
-                                  found=kind_name(value), expected=kind_name(default),
-                                  hint=f"`{decl.name}` is declared at line {decl.span.line} as {fmt_static(default)}")
+                self.error("E0110", f"`--set {decl.name}={raw}` has the wrong type", None,
+                           found=kind_name(value), expected=kind_name(default),
+                           hint=f"`{decl.name}` is declared at line {decl.span.line} as {fmt_static(default)}")
                 value = default
             self.consts[decl.name] = value
             return
@@ -124,11 +125,11 @@ class DeclarationCollector:
         else:
             value = self.static.evaluate(decl.expr, Scope("", "", {}))
         if is_layer(value):
-            self.report.error("E0105", f"constant `{decl.name}` must be a number or a name", decl.expr.span)
+            self.error("E0105", f"constant `{decl.name}` must be a number or a name", decl.expr.span)
             value = None
         if isinstance(value, Dim):
             if not value.is_const:
-                self.report.error("E0105", f"constant `{decl.name}` must be a number or a name", decl.expr.span)
+                self.error("E0105", f"constant `{decl.name}` must be a number or a name", decl.expr.span)
                 value = None
             elif value.value.denominator == 1:
                 value = int(value.value)
@@ -139,32 +140,32 @@ class DeclarationCollector:
 
     def _init(self, decl: ast.InitDecl) -> None:
         if decl.kind not in INIT_KINDS:
-            self.report.error("E0106", f"`init {decl.kind}` names no layer kind", decl.span,
-                              expected=", ".join(INIT_KINDS), found=f"`{decl.kind}`", hint=suggest(decl.kind, INIT_KINDS))
+            self.error("E0106", f"`init {decl.kind}` names no layer kind", decl.span,
+                       expected=", ".join(INIT_KINDS), found=f"`{decl.kind}`", hint=suggest(decl.kind, INIT_KINDS))
             return
         if decl.scheme not in INIT_SCHEMES:
-            self.report.error("E0106", f"unknown initialisation `{decl.scheme}`", decl.span,
-                              expected=", ".join(INIT_SCHEMES), found=f"`{decl.scheme}`",
-                              hint=suggest(decl.scheme, INIT_SCHEMES))
+            self.error("E0106", f"unknown initialisation `{decl.scheme}`", decl.span,
+                       expected=", ".join(INIT_SCHEMES), found=f"`{decl.scheme}`",
+                       hint=suggest(decl.scheme, INIT_SCHEMES))
             return
         args: dict[str, Any] = {}
         for a in decl.args:
             if a.name is None:
-                self.report.error("E0104", "initialisation arguments are named (gain=, mean=, std=, bias=, a=, b=)", a.span)
+                self.error("E0104", "initialisation arguments are named (gain=, mean=, std=, bias=, a=, b=)", a.span)
                 continue
             if isinstance(a.value, ast.Name) and a.value.id not in self.consts:
                 v: Any = a.value.id  # gain=relu: a name torch's calculate_gain knows
                 if a.name != "gain" or v not in ("relu", "tanh", "linear", "sigmoid", "leaky_relu", "selu"):
-                    self.report.error("E0106", f"`{v}` is not a valid `{a.name}`", a.value.span,
-                                      hint="gains by name: relu, tanh, linear, sigmoid, leaky_relu, selu")
+                    self.error("E0106", f"`{v}` is not a valid `{a.name}`", a.value.span,
+                               hint="gains by name: relu, tanh, linear, sigmoid, leaky_relu, selu")
                     continue
             else:
                 v = self.static.evaluate(a.value, Scope("", "", {}))
                 if isinstance(v, Dim):
                     v = float(v.value) if v.is_const else None
             if a.name not in ("gain", "mean", "std", "bias", "a", "b", "value"):
-                self.report.error("E0104", f"initialisation has no argument `{a.name}`", a.span,
-                                  expected="gain, mean, std, bias, a, b or value")
+                self.error("E0104", f"initialisation has no argument `{a.name}`", a.span,
+                           expected="gain, mean, std, bias, a, b or value")
                 continue
             args[a.name] = v
         self.init[decl.kind] = (decl.scheme, args)

@@ -30,6 +30,7 @@ class Genes:
     def __init__(self, decls: Declarations, static: StaticEvaluator, tensors: TensorInference, layout: GenomeLayout,
                  report: Reporter):
         self.decls, self.static, self.tensors, self.layout, self.report = decls, static, tensors, layout, report
+        self.error = report.error  # every diagnostic goes through the one de-duplicating reporter
         self.by_name: dict[str, GeneDef] = {}  # every gene declared, by its full name (tied leaders excepted)
         self._slot_templates: dict = {}  # (group, arguments) -> the first slot checked with them
         self.ties = tying.TieRegistry()
@@ -54,8 +55,8 @@ class Genes:
             values = literal_values(stmt.values, stmt.span, self.report)
         elif isinstance(stmt, ast.ParamRef):
             if stmt.values_name not in self.decls.values:
-                self.report.error("E0101", f"undefined value list `{stmt.values_name}`", stmt.values_span,
-                                  hint=suggest(stmt.values_name, self.decls.values) or "declare it with `values NAME = [...]`")
+                self.error("E0101", f"undefined value list `{stmt.values_name}`", stmt.values_span,
+                           hint=suggest(stmt.values_name, self.decls.values) or "declare it with `values NAME = [...]`")
                 return None
             values = list(self.decls.values[stmt.values_name])
         elif isinstance(stmt, ast.SlotRef):
@@ -64,28 +65,28 @@ class Genes:
                 return None
             values = [o.name for o in group.options]
             if not values:
-                self.report.error("E0209", f"slot `{stmt.name}` has no options (group `{group.name}` is empty)", stmt.span)
+                self.error("E0209", f"slot `{stmt.name}` has no options (group `{group.name}` is empty)", stmt.span)
                 return None
             for i, o in enumerate(group.options):
                 if o.name in values[:i]:
-                    self.report.error("E0102", f"option `{o.name}` is listed twice in `{group.name}`", o.span)
+                    self.error("E0102", f"option `{o.name}` is listed twice in `{group.name}`", o.span)
             gene = GeneDef(name, "slot", [str(v) for v in values], values, stmt.span)
             self.layout.register(gene)
             return gene
         else:
             values = [o.name for o in stmt.options]
             if not values:
-                self.report.error("E0209", f"slot `{stmt.name}` has no options", stmt.span,
-                                  hint="a slot needs at least one option; use `param` for a fixed choice")
+                self.error("E0209", f"slot `{stmt.name}` has no options", stmt.span,
+                           hint="a slot needs at least one option; use `param` for a fixed choice")
                 return None
             for i, o in enumerate(stmt.options):
                 if o.name in values[:i]:
-                    self.report.error("E0102", f"option `{o.name}` is listed twice in slot `{stmt.name}`", o.span)
+                    self.error("E0102", f"option `{o.name}` is listed twice in slot `{stmt.name}`", o.span)
             gene = GeneDef(name, "slot", list(values), list(values), stmt.span)
             self.layout.register(gene)
             return gene
         if not values:
-            self.report.error("E0209", f"param `{stmt.name}` has no values", stmt.span)
+            self.error("E0209", f"param `{stmt.name}` has no values", stmt.span)
             return None
         gene = GeneDef(name, "param", [value_name(v) for v in values], values, stmt.span)
         self.layout.register(gene)
@@ -99,8 +100,9 @@ class Genes:
             return target
         group = self.decls.groups.get(target) if isinstance(target, str) else None
         if group is None:
-            self.report.error("E0101", f"undefined option group `{stmt.group}`", stmt.group_span,
-                              hint=suggest(stmt.group, self.decls.groups) or "declare it with `options NAME: [...] -> [...] {...}`")
+            self.error("E0101", f"undefined option group `{stmt.group}`", stmt.group_span,
+                       hint=suggest(stmt.group, self.decls.groups)
+                       or "declare it with `options NAME: [...] -> [...] {...}`")
         return group
 
     def check_slot(self, gene: GeneDef, stmt, scope: Scope) -> None:
@@ -112,8 +114,8 @@ class Genes:
             for sv in group.shape_vars:
                 gscope.names[sv.id] = Dim.sym(f"${sv.id}")
             if len(stmt.args) > len(group.params):
-                self.report.error("E0104", f"option group `{group.name}` takes {len(group.params)} argument(s)", stmt.span,
-                                  found=str(len(stmt.args)), expected=str(len(group.params)))
+                self.error("E0104", f"option group `{group.name}` takes {len(group.params)} argument(s)", stmt.span,
+                           found=str(len(stmt.args)), expected=str(len(group.params)))
             bound: dict[str, Any] = {}
             positional = [a for a in stmt.args if a.name is None]
             for p, a in zip(group.params, positional):
@@ -121,12 +123,12 @@ class Genes:
             for a in stmt.args:
                 if a.name is not None:
                     if a.name not in {p.name for p in group.params}:
-                        self.report.error("E0104", f"option group `{group.name}` has no parameter `{a.name}`", a.span)
+                        self.error("E0104", f"option group `{group.name}` has no parameter `{a.name}`", a.span)
                     else:
                         bound[a.name] = a
             for p in group.params:
                 if p.name not in bound:
-                    self.report.error("E0104", f"option group `{group.name}` needs argument `{p.name}`", stmt.span)
+                    self.error("E0104", f"option group `{group.name}` needs argument `{p.name}`", stmt.span)
                     return
                 if p.kind == "options":
                     val = bound[p.name].value
@@ -174,9 +176,9 @@ class Genes:
                 gene.option_layers.append({"t": "none"})
                 continue
             if not is_layer(layer):
-                self.report.error("E0105", f"option `{opt.name}` must be a layer", opt.expr.span,
-                                  found=f"`{fmt_static(layer)}`",
-                                  hint="an option is a layer such as `relu >> conv(C, k=3, pad=1)` or `none`")
+                self.error("E0105", f"option `{opt.name}` must be a layer", opt.expr.span,
+                           found=f"`{fmt_static(layer)}`",
+                           hint="an option is a layer such as `relu >> conv(C, k=3, pad=1)` or `none`")
                 gene.option_layers.append({"t": "none"})
                 continue
             n_before = len(gene.option_ops)
@@ -189,18 +191,18 @@ class Genes:
                 none_opts.add(i)
                 continue
             if out.maybe_absent:
-                self.report.error("E0204", f"option `{opt.name}` of slot `{stmt.name}` is absent only sometimes",
-                                  opt.expr.span, hint="an option is either `none` or always produces a tensor")
+                self.error("E0204", f"option `{opt.name}` of slot `{stmt.name}` is absent only sometimes",
+                           opt.expr.span, hint="an option is either `none` or always produces a tensor")
                 continue
             for shape in out.shapes:
                 if shape is ERR_SHAPE:
                     continue
                 if not shape_eq(shape, outs):
-                    self.report.error("E0201", f"option `{opt.name}` of slot `{stmt.name}` does not match the slot interface",
-                                      opt.span, found=shape_str(shape), expected=shape_str(outs),
-                                      notes=(f"the slot maps {shape_str(ins)} -> {shape_str(outs)}; every option must "
-                                             f"produce that output for every value of its shape variables",),
-                                      hint=shape_hint(shape, outs))
+                    self.error("E0201", f"option `{opt.name}` of slot `{stmt.name}` does not match the slot interface",
+                               opt.span, found=shape_str(shape), expected=shape_str(outs),
+                               notes=(f"the slot maps {shape_str(ins)} -> {shape_str(outs)}; every option must "
+                                      f"produce that output for every value of its shape variables",),
+                               hint=shape_hint(shape, outs))
         gene.none_options = frozenset(none_opts)
 
 

@@ -33,6 +33,7 @@ class BlockElaborator:
                  layout: GenomeLayout, report: Reporter):
         self.decls, self.static, self.tensors, self.genes, self.layout, self.report = \
             decls, static, tensors, genes, layout, report
+        self.error = report.error  # every diagnostic goes through the one de-duplicating reporter
         self.stmts: list[tuple[str, Any]] = []  # the statements of the body being elaborated
         self._instance_stack: list[str] = []  # blocks being instantiated, outermost first (recursion check)
         self.reached: set[str] = set()  # blocks the networks elaborated (unreached.py checks the others)
@@ -44,14 +45,14 @@ class BlockElaborator:
         inputs, input_shapes = [], []
         for p in decl.params:
             if p.kind != "tensor":
-                self.report.error("E0105", f"network `{decl.name}` takes tensors only (`{p.name}: [dims]`)", p.span)
+                self.error("E0105", f"network `{decl.name}` takes tensors only (`{p.name}: [dims]`)", p.span)
                 continue
             shape = self.static.shape(p.shape, scope)
             if shape is None:
                 scope.names[p.name] = POISON  # reported; later uses of the input stay quiet
                 continue
             if any(not d.is_const for d in shape):
-                self.report.error("E0105", "network inputs have fixed sizes (constants only)", p.shape.span)
+                self.error("E0105", "network inputs have fixed sizes (constants only)", p.shape.span)
                 scope.names[p.name] = POISON
                 continue
             scope.names[p.name] = TensorRef(p.name, TVal.present(shape))
@@ -84,24 +85,24 @@ class BlockElaborator:
                       binding_note: str = "") -> None:
         kind = "network" if decl.is_network else "block"
         if len(values) != len(outputs):
-            self.report.error("E0207", f"{kind} `{decl.name}` returns {len(values)} value(s) but declares {len(outputs)}",
-                              decl.out_type.span)
+            self.error("E0207", f"{kind} `{decl.name}` returns {len(values)} value(s) but declares {len(outputs)}",
+                       decl.out_type.span)
             return
         ret = next((s for s in decl.body if isinstance(s, ast.Return)), None)
         for value, declared in zip(values, outputs):
             if value.maybe_absent:
-                self.report.error("E0204", f"the result of {kind} `{decl.name}` may be absent",
-                                  ret.expr.span if ret is not None else decl.span,
-                                  notes=tuple(when(a.guard) for a in value.alts if a.shape is None)[:3],
-                                  hint="give a fallback with `??`, e.g. `return sum(a, b) ?? x`")
+                self.error("E0204", f"the result of {kind} `{decl.name}` may be absent",
+                           ret.expr.span if ret is not None else decl.span,
+                           notes=tuple(when(a.guard) for a in value.alts if a.shape is None)[:3],
+                           hint="give a fallback with `??`, e.g. `return sum(a, b) ?? x`")
                 continue
             for shape in value.shapes:
                 if shape is ERR_SHAPE:
                     continue
                 if not any(shape_eq(shape, d) for d in declared):
-                    self.report.error("E0203", f"{kind} `{decl.name}` returns a shape it does not declare", decl.out_type.span,
-                                      found=shape_str(shape), expected=" | ".join(shape_str(d) for d in declared),
-                                      notes=(binding_note,) if binding_note else ())
+                    self.error("E0203", f"{kind} `{decl.name}` returns a shape it does not declare", decl.out_type.span,
+                               found=shape_str(shape), expected=" | ".join(shape_str(d) for d in declared),
+                               notes=(binding_note,) if binding_note else ())
 
     def _body(self, decl: ast.BlockDecl, scope: Scope) -> tuple[list[TVal], Any] | None:
         # Pass 1: genes are visible in the whole body (an option group may name a gene declared below it).
@@ -109,8 +110,8 @@ class BlockElaborator:
         for stmt in decl.body:
             if isinstance(stmt, (ast.SlotRef, ast.SlotInline, ast.ParamInline, ast.ParamRef)):
                 if stmt.name in gene_stmts or stmt.name in scope.names:
-                    self.report.error("E0102", f"`{stmt.name}` is declared twice in `{decl.name}`", stmt.span,
-                                      hint="each slot and param needs its own name")
+                    self.error("E0102", f"`{stmt.name}` is declared twice in `{decl.name}`", stmt.span,
+                               hint="each slot and param needs its own name")
                     continue
                 gene = self.genes.declare(stmt, scope)
                 if gene is not None:
@@ -135,28 +136,28 @@ class BlockElaborator:
                 repetition.assign(self, stmt, decl, scope, assigned, pending)
             elif isinstance(stmt, ast.Assign):
                 if stmt.name in assigned or stmt.name in gene_stmts:
-                    self.report.error("E0102", f"`{stmt.name}` is assigned twice in `{decl.name}`", stmt.span,
-                                      notes=(f"first assigned at line {(assigned.get(stmt.name) or stmt.span).line}",),
-                                      hint="cells are DAGs: give each node its own name")
+                    self.error("E0102", f"`{stmt.name}` is assigned twice in `{decl.name}`", stmt.span,
+                               notes=(f"first assigned at line {(assigned.get(stmt.name) or stmt.span).line}",),
+                               hint="cells are DAGs: give each node its own name")
                     continue
                 self.assign(stmt, scope, pending)
                 assigned[stmt.name] = stmt.span
                 pending.pop(stmt.name, None)
             elif isinstance(stmt, ast.Pick):  # [picks] input selection: one gene over the k-combinations
                 if stmt.name in assigned or stmt.name in gene_stmts:
-                    self.report.error("E0102", f"`{stmt.name}` is defined twice in `{decl.name}`", stmt.span,
-                                      hint="a pick needs a name of its own")
+                    self.error("E0102", f"`{stmt.name}` is defined twice in `{decl.name}`", stmt.span,
+                               hint="a pick needs a name of its own")
                     continue
                 picks.declare(self.genes, self.tensors, stmt, scope, pending)
                 assigned[stmt.name] = stmt.span
             elif isinstance(stmt, ast.Return):
                 if result is not None:
-                    self.report.error("E0102", "a second `return`", stmt.span)
+                    self.error("E0102", "a second `return`", stmt.span)
                     continue
                 result = self._result(stmt.expr, scope, pending)
         if result is None and not has_return:
-            self.report.error("E0211", f"`{decl.name}` has no `return`", decl.span,
-                              hint="end the body with `return <tensor>`")
+            self.error("E0211", f"`{decl.name}` has no `return`", decl.span,
+                       hint="end the body with `return <tensor>`")
         return result
 
     def _result(self, expr: ast.Expr, scope: Scope, pending) -> tuple[list[TVal], Any] | None:
@@ -193,19 +194,19 @@ class BlockElaborator:
                   ) -> InstanceRef | None:
         block = self.decls.blocks[call.fn]
         if call.fn in self._instance_stack:
-            self.report.error("E0210", f"block `{call.fn}` instantiates itself", call.span,
-                              notes=(" -> ".join(self._instance_stack + [call.fn]),), hint="blocks cannot be recursive")
+            self.error("E0210", f"block `{call.fn}` instantiates itself", call.span,
+                       notes=(" -> ".join(self._instance_stack + [call.fn]),), hint="blocks cannot be recursive")
             return None
         args = {a.name: a for a in call.args if a.name is not None}
         for a in call.args:
             if a.name is None:
-                self.report.error("E0104", f"block arguments are named: `{call.fn}(x=...)`", a.span)
+                self.error("E0104", f"block arguments are named: `{call.fn}(x=...)`", a.span)
                 return None
         params = {p.name: p for p in block.params}
         for a in args:
             if a not in params:
-                self.report.error("E0104", f"block `{call.fn}` has no parameter `{a}`", args[a].span,
-                                  hint=suggest(a, params) or f"its parameters: {', '.join(params) or 'none'}")
+                self.error("E0104", f"block `{call.fn}` has no parameter `{a}`", args[a].span,
+                           hint=suggest(a, params) or f"its parameters: {', '.join(params) or 'none'}")
         prefix = f"{scope.prefix}.{name}"
         var_prefix = f"{scope.var_prefix}{name}/"
         base = Scope(prefix, var_prefix, {},
@@ -218,7 +219,7 @@ class BlockElaborator:
             if p.kind == "tensor":
                 if a is None:
                     if not p.optional:
-                        self.report.error("E0104", f"block `{call.fn}` needs tensor `{p.name}`", call.span)
+                        self.error("E0104", f"block `{call.fn}` needs tensor `{p.name}`", call.span)
                         return None
                     tensor_args.append((p, None, None))
                     continue
@@ -230,14 +231,14 @@ class BlockElaborator:
                 tensor_args.append((p, r[0], var))
             else:
                 if a is None:
-                    self.report.error("E0104", f"block `{call.fn}` needs parameter `{p.name}`", call.span)
+                    self.error("E0104", f"block `{call.fn}` needs parameter `{p.name}`", call.span)
                     return None
                 if p.kind == "options":
                     gname = a.value.id if isinstance(a.value, ast.Name) else None
                     group = self.decls.groups.get(gname) if gname else None
                     if group is None:
-                        self.report.error("E0101", f"`{p.name}` needs an option group", a.value.span,
-                                          hint=suggest(gname or "", self.decls.groups))
+                        self.error("E0101", f"`{p.name}` needs an option group", a.value.span,
+                                   hint=suggest(gname or "", self.decls.groups))
                         return None
                     base.names[p.name] = group
                     continue
@@ -276,9 +277,9 @@ class BlockElaborator:
                 if alt is None or alt.shape is None:
                     continue
                 if not unify(pattern, alt.shape, binding):
-                    self.report.error("E0202", f"`{p.name}` of block `{call.fn}` does not fit its declared shape",
-                                      args[p.name].span, found=shape_str(alt.shape), expected=shape_str(pattern),
-                                      hint=shape_hint(alt.shape, pattern))
+                    self.error("E0202", f"`{p.name}` of block `{call.fn}` does not fit its declared shape",
+                               args[p.name].span, found=shape_str(alt.shape), expected=shape_str(pattern),
+                               hint=shape_hint(alt.shape, pattern))
                     ok = False
             if not ok:
                 return None
@@ -304,8 +305,8 @@ class BlockElaborator:
             binding = {v: d for v, d in key if d is not None}
             for v, d in binding.items():
                 if not d.is_integral():
-                    self.report.error("E0212", f"shape variable `{v.rsplit('.', 1)[-1]}` of `{name}` would be {d}",
-                                      call.span, hint="the input size must be divisible by every stride inside the block")
+                    self.error("E0212", f"shape variable `{v.rsplit('.', 1)[-1]}` of `{name}` would be {d}",
+                               call.span, hint="the input size must be divisible by every stride inside the block")
             # The body is checked with this binding's sizes: blocks are instantiated at concrete shapes, while
             # option groups (checked per slot, with free shape variables) carry the "for every H" proof.
             inner = Scope(prefix, var_prefix, dict(base.names), binding={**scope.binding, **binding}, ties=base.ties)
@@ -356,7 +357,8 @@ class BlockElaborator:
         out_var = f"{scope.var_prefix}{name}"
         self.stmts.append((out_var, first_ir))
         alts = simplify([a for r in results for a in r.alts], self.layout.n_options)
-        nodes = {n: TensorRef(f"{var_prefix}{n}", TVal(simplify(a, self.layout.n_options))) for n, a in node_alts.items()}
+        nodes = {n: TensorRef(f"{var_prefix}{n}", TVal(simplify(a, self.layout.n_options)))
+                 for n, a in node_alts.items()}
         inst = InstanceRef(name, var_prefix, nodes)
         inst.nodes[""] = TensorRef(out_var, TVal(alts))
         return inst

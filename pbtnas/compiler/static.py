@@ -28,6 +28,7 @@ from pbtnas.layers.ops import BOOL_FALSE, BOOL_TRUE, REQUIRED, OpSpec, get_op, o
 class StaticEvaluator:
     def __init__(self, consts: dict[str, Any], blocks: dict[str, ast.BlockDecl], report: Reporter):
         self.consts, self.blocks, self.report = consts, blocks, report
+        self.error = report.error  # every diagnostic goes through the one de-duplicating reporter
 
     def lookup(self, name: str, scope: Scope) -> Any:
         return scope.lookup(name, self.consts)
@@ -46,7 +47,7 @@ class StaticEvaluator:
                 return -v
             if isinstance(v, float):
                 return -v
-            self.report.error("E0105", "`-` needs a number", expr.span)
+            self.error("E0105", "`-` needs a number", expr.span)
             return None
         if isinstance(expr, ast.Name):
             v = self.lookup(expr.id, scope)
@@ -58,8 +59,8 @@ class StaticEvaluator:
                     if v.kind == "slot":
                         return SlotL(v, expr.span)
                 if isinstance(v, (TensorRef, InstanceRef)):
-                    self.report.error("E0105", f"`{expr.id}` is a tensor; a layer or value is needed here", expr.span,
-                                      hint="apply layers to tensors with `tensor >> layer`")
+                    self.error("E0105", f"`{expr.id}` is a tensor; a layer or value is needed here", expr.span,
+                               hint="apply layers to tensors with `tensor >> layer`")
                     return None
                 return v
             if expr.id in self.consts:
@@ -73,7 +74,7 @@ class StaticEvaluator:
                 if left is None or right is None:
                     return None
                 if not is_layer(left) or not is_layer(right):
-                    self.report.error("E0105", "`>>` composes layers (or applies one to a tensor)", expr.span)
+                    self.error("E0105", "`>>` composes layers (or applies one to a tensor)", expr.span)
                     return None
                 return SeqL(flatten_seq(left) + flatten_seq(right))
             left, right = self.evaluate(expr.left, scope), self.evaluate(expr.right, scope)
@@ -87,12 +88,12 @@ class StaticEvaluator:
             if fixed is None:
                 return None
             if fixed is MIXED:
-                self.report.error("E0105", "a value chosen by a gene or a tensor is not allowed here", expr.cond.span,
-                                  hint="conditions of values read constants only; choose between tensors instead")
+                self.error("E0105", "a value chosen by a gene or a tensor is not allowed here", expr.cond.span,
+                           hint="conditions of values read constants only; choose between tensors instead")
                 return None
             return self.evaluate(expr.expr if fixed else expr.other, scope)
-        self.report.error("E0105", "this expression is not allowed here", expr.span,
-                          hint="layers, numbers, names and arithmetic on dimensions are allowed in this position")
+        self.error("E0105", "this expression is not allowed here", expr.span,
+                   hint="layers, numbers, names and arithmetic on dimensions are allowed in this position")
         return None
 
     def _arith(self, expr: ast.BinOp, left: Any, right: Any) -> Any:
@@ -105,7 +106,7 @@ class StaticEvaluator:
         if isinstance(left, float) or isinstance(right, float):
             lf, rf = as_float(left), as_float(right)
             if lf is None or rf is None:
-                self.report.error("E0105", f"`{expr.op}` needs numbers", expr.span)
+                self.error("E0105", f"`{expr.op}` needs numbers", expr.span)
                 return None
             try:
                 ops = {"add": lambda: lf + rf, "sub": lambda: lf - rf, "mul": lambda: lf * rf,
@@ -113,18 +114,18 @@ class StaticEvaluator:
                        "mod": lambda: lf % rf}
                 value = ops[expr.op]()
             except ZeroDivisionError:
-                self.report.error("E0105", "division by zero", expr.span)
+                self.error("E0105", "division by zero", expr.span)
                 return None
             except OverflowError:
-                self.report.error("E0105", f"`{OP_TEXT.get(expr.op, expr.op)}` overflows a float", expr.span)
+                self.error("E0105", f"`{OP_TEXT.get(expr.op, expr.op)}` overflows a float", expr.span)
                 return None
             if isinstance(value, complex):  # a negative base to a fractional power
-                self.report.error("E0105", "the result is not a real number", expr.span)
+                self.error("E0105", "the result is not a real number", expr.span)
                 return None
             return value
         if not isinstance(left, Dim) or not isinstance(right, Dim):
-            self.report.error("E0105", f"`{OP_TEXT.get(expr.op, expr.op)}` needs numbers or dimensions", expr.span,
-                              found=f"{kind_name(left)} and {kind_name(right)}")
+            self.error("E0105", f"`{OP_TEXT.get(expr.op, expr.op)}` needs numbers or dimensions", expr.span,
+                       found=f"{kind_name(left)} and {kind_name(right)}")
             return None
         try:
             if expr.op == "add":
@@ -142,20 +143,20 @@ class StaticEvaluator:
             if expr.op == "pow":
                 # Dim.pow multiplies `exponent` times: a fuzzed `2 ** 10**30` would never return.
                 if right.is_const and right.value > MAX_EXPONENT:
-                    self.report.error("E0105", f"the exponent of `**` is {fmt_dim(right)}", expr.span,
-                                      expected=f"at most {MAX_EXPONENT}", found=fmt_dim(right))
+                    self.error("E0105", f"the exponent of `**` is {fmt_dim(right)}", expr.span,
+                               expected=f"at most {MAX_EXPONENT}", found=fmt_dim(right))
                     return None
                 return left.pow(right)
         except ZeroDivisionError:
-            self.report.error("E0105", "division by zero", expr.span)
+            self.error("E0105", "division by zero", expr.span)
         except DimError as err:
             on_sizes = left.has_shape_vars or right.has_shape_vars
-            self.report.error("E0215", f"`{OP_TEXT[expr.op]}` cannot be computed exactly: {err}", expr.span,
-                              hint="arithmetic on genes and constants is exact; on shape variables only `+ - *`, `**` "
-                                   "with a constant exponent and division by a constant are" if on_sizes else
-                                   "change the expression or the gene's options")
+            self.error("E0215", f"`{OP_TEXT[expr.op]}` cannot be computed exactly: {err}", expr.span,
+                       hint="arithmetic on genes and constants is exact; on shape variables only `+ - *`, `**` "
+                            "with a constant exponent and division by a constant are" if on_sizes else
+                            "change the expression or the gene's options")
         except ValueError as err:
-            self.report.error("E0105", str(err), expr.span)
+            self.error("E0105", str(err), expr.span)
         return None
 
     def _layer_name(self, name: str, args: list[ast.Arg], span: Span, *, bare: bool = False,
@@ -167,25 +168,25 @@ class StaticEvaluator:
             return IdentityL(span)
         if name == "residual":
             if len(args) != 1 or args[0].name is not None:
-                self.report.error("E0104", "`residual` takes exactly one layer: residual(body)", span)
+                self.error("E0104", "`residual` takes exactly one layer: residual(body)", span)
                 return None
             body = self.evaluate(args[0].value, scope)
             if body is None:
                 return None
             if not is_layer(body):
-                self.report.error("E0105", "`residual` takes a layer", args[0].span)
+                self.error("E0105", "`residual` takes a layer", args[0].span)
                 return None
             return ResidualL(body, span)
         spec = get_op(name)
         if spec is None:
             if name in self.blocks:
-                self.report.error("E0105", f"block `{name}` is instantiated with `name = {name}(...)`, not used as a layer",
-                                  span)
+                self.error("E0105", f"block `{name}` is instantiated with `name = {name}(...)`, not used as a layer",
+                           span)
                 return None
             known = list(self.consts) + list(scope.names) + op_names()
-            self.report.error("E0101" if bare else "E0103",
-                              f"undefined name `{name}`" if bare else f"unknown op `{name}`", fn_span or span,
-                              hint=suggest(name, known) or ("see `pbtnas ops` for the op library" if not bare else None))
+            self.error("E0101" if bare else "E0103",
+                       f"undefined name `{name}`" if bare else f"unknown op `{name}`", fn_span or span,
+                       hint=suggest(name, known) or ("see `pbtnas ops` for the op library" if not bare else None))
             return None
         return self._bind_op_args(spec, args, span, scope)
 
@@ -199,7 +200,7 @@ class StaticEvaluator:
             if a.name is not None:
                 seen_kw = True
             elif seen_kw:
-                self.report.error("E0104", "positional argument after a keyword argument", a.span)
+                self.error("E0104", "positional argument after a keyword argument", a.span)
                 ok = False
         params = list(spec.args)
         for i, a in enumerate(positional):
@@ -208,22 +209,22 @@ class StaticEvaluator:
             elif spec.varargs:
                 extra.append(a)
             else:
-                self.report.error("E0104", f"`{spec.name}` takes at most {len(params)} positional argument"
-                                  f"{'s' if len(params) != 1 else ''}", a.span, found=f"{len(positional)}",
-                                  expected=f"at most {len(params)}",
-                                  hint=f"signature: {signature(spec)}")
+                self.error("E0104", f"`{spec.name}` takes at most {len(params)} positional argument"
+                           f"{'s' if len(params) != 1 else ''}", a.span, found=f"{len(positional)}",
+                           expected=f"at most {len(params)}",
+                           hint=f"signature: {signature(spec)}")
                 ok = False
         by_name = {p.name: p for p in params}
         for a in args:
             if a.name is None:
                 continue
             if a.name not in by_name:
-                self.report.error("E0104", f"`{spec.name}` has no argument `{a.name}`", a.span,
-                                  hint=suggest(a.name, by_name) or f"signature: {signature(spec)}")
+                self.error("E0104", f"`{spec.name}` has no argument `{a.name}`", a.span,
+                           hint=suggest(a.name, by_name) or f"signature: {signature(spec)}")
                 ok = False
                 continue
             if a.name in bound:
-                self.report.error("E0104", f"argument `{a.name}` given twice", a.span)
+                self.error("E0104", f"argument `{a.name}` given twice", a.span)
                 ok = False
                 continue
             bound[a.name] = (a, by_name[a.name])
@@ -231,8 +232,8 @@ class StaticEvaluator:
         for p in params:
             if p.name not in bound:
                 if p.default is REQUIRED:
-                    self.report.error("E0104", f"`{spec.name}` needs argument `{p.name}`", span,
-                                      hint=f"signature: {signature(spec)}")
+                    self.error("E0104", f"`{spec.name}` needs argument `{p.name}`", span,
+                               hint=f"signature: {signature(spec)}")
                     ok = False
                 else:
                     values[p.name] = p.default
@@ -250,7 +251,7 @@ class StaticEvaluator:
                 if isinstance(v, GeneDef) and v.numeric:
                     v = Dim.sym(v.symbol)
                 if not isinstance(v, Dim):
-                    self.report.error("E0105", f"`{spec.name}` takes dimensions", a.span, found=kind_name(v))
+                    self.error("E0105", f"`{spec.name}` takes dimensions", a.span, found=kind_name(v))
                     ok = False
                 else:
                     dims.append(v)
@@ -269,14 +270,14 @@ class StaticEvaluator:
             v.used = True
             if p.kind == "dim":
                 if not v.numeric:
-                    self.report.error("E0105", f"{where} is a dimension, but gene `{v.name}` has non-integer options",
-                                      expr.span)
+                    self.error("E0105", f"{where} is a dimension, but gene `{v.name}` has non-integer options",
+                               expr.span)
                     return BAD
                 return Dim.sym(v.symbol)
             for opt in v.values:  # a gene argument must be valid for every option of the gene
                 if self._coerce(p, opt) is BAD:
-                    self.report.error("E0106", f"option `{opt}` of gene `{v.name}` is not a valid {where}", expr.span,
-                                      expected=arg_expectation(p), found=f"`{opt}`")
+                    self.error("E0106", f"option `{opt}` of gene `{v.name}` is not a valid {where}", expr.span,
+                               expected=arg_expectation(p), found=f"`{opt}`")
                     return BAD
             if p.kind == "int" and not intargs.check(Dim.sym(v.symbol), p.name, where, expr.span, self.report.error):
                 return BAD  # [intargs] a gene's option below the argument's lowest value (`pad` = -1)
@@ -299,10 +300,10 @@ class StaticEvaluator:
             if isinstance(v, (OpL, NoneL, IdentityL)) and isinstance(expr, ast.Name):
                 hint = suggest(expr.id, list(self.consts) + list(scope.names))
                 found = f"`{expr.id}`"
-                self.report.error("E0101", f"undefined name `{expr.id}`", expr.span, hint=hint)
+                self.error("E0101", f"undefined name `{expr.id}`", expr.span, hint=hint)
                 return BAD
-            self.report.error("E0105", f"{where} has the wrong type", expr.span, expected=arg_expectation(p), found=found,
-                              hint=hint)
+            self.error("E0105", f"{where} has the wrong type", expr.span, expected=arg_expectation(p), found=found,
+                       hint=hint)
         return out
 
     def _coerce(self, p, v: Any) -> Any:
@@ -348,12 +349,12 @@ class StaticEvaluator:
             if not isinstance(v, Dim):
                 if v is not None:
                     if isinstance(e, ast.Name):
-                        self.report.error("E0101", f"undefined name `{e.id}` in a shape", e.span,
-                                          hint=suggest(e.id, list(self.consts) + list(scope.names))
-                                          or "declare it with `const`, or list it as a shape variable: `block B[H, W](...)`")
+                        self.error("E0101", f"undefined name `{e.id}` in a shape", e.span,
+                                   hint=suggest(e.id, list(self.consts) + list(scope.names))
+                                   or "declare it with `const`, or list it as a shape variable: `block B[H, W](...)`")
                     else:
-                        self.report.error("E0105", "a shape dimension must be an integer expression", e.span,
-                                          found=kind_name(v))
+                        self.error("E0105", "a shape dimension must be an integer expression", e.span,
+                                   found=kind_name(v))
                 return None
             dims.append(v)
         return tuple(dims)
@@ -363,9 +364,9 @@ class StaticEvaluator:
         compile and fail only when torch allocates the layer (a crash in every worker, not a diagnostic)."""
         for d in shape:
             if d.is_const and (d.value <= 0 or d.value > MAX_DIM):
-                self.report.error("E0214", what.format(dim=fmt_dim(d)), span,
-                                  expected=f"a positive size (1 to {MAX_DIM})", found=fmt_dim(d),
-                                  hint="check the constants this shape is computed from (and any `--set`)")
+                self.error("E0214", what.format(dim=fmt_dim(d)), span,
+                           expected=f"a positive size (1 to {MAX_DIM})", found=fmt_dim(d),
+                           hint="check the constants this shape is computed from (and any `--set`)")
                 return False
             if not self._size_ok(d, span, "the size"):
                 return False
@@ -378,8 +379,8 @@ class StaticEvaluator:
             return True
         if d.is_const:
             if d.value.denominator != 1:
-                self.report.error("E0215", f"{what} is {fmt_dim(d)}, not an integer", span,
-                                  hint="use `//` for a whole number")
+                self.error("E0215", f"{what} is {fmt_dim(d)}, not an integer", span,
+                           hint="use `//` for a whole number")
                 return False
             return True
         try:
@@ -389,14 +390,14 @@ class StaticEvaluator:
                 if bad is not None:
                     code = "E0215" if value.denominator != 1 else "E0214"
                     text = dims.number_text(value)
-                    self.report.error(code, f"{what} is {text} when {dims.describe_point(point)}: {bad}", span,
-                                      expected=f"a positive integer (1 to {MAX_DIM}) for every option",
-                                      found=f"{fmt_dim(d)} = {text}",
-                                      hint="change the expression or the gene's options so that every option gives a "
-                                           "positive whole number")
+                    self.error(code, f"{what} is {text} when {dims.describe_point(point)}: {bad}", span,
+                               expected=f"a positive integer (1 to {MAX_DIM}) for every option",
+                               found=f"{fmt_dim(d)} = {text}",
+                               hint="change the expression or the gene's options so that every option gives a "
+                                    "positive whole number")
                     return False
         except DimError as err:
-            self.report.error("E0215", f"{what} cannot be computed: {err}", span)
+            self.error("E0215", f"{what} cannot be computed: {err}", span)
             return False
         return True
 

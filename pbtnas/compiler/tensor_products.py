@@ -31,9 +31,9 @@ def product(tensors: "TensorInference", expr: ast.BinOp, scope: Scope, counter: 
         return None
     for side, sp in ((left, expr.left.span), (right, expr.right.span)):
         if side[0].maybe_absent:
-            tensors.report.error("E0204", "an operand of `*` may be absent", sp,
-                                 notes=tuple(when(a.guard) for a in side[0].alts if a.shape is None)[:2],
-                                 hint="give it a fallback with `??` (e.g. `gate ?? x`), or multiply only when both exist")
+            tensors.error("E0204", "an operand of `*` may be absent", sp,
+                          notes=tuple(when(a.guard) for a in side[0].alts if a.shape is None)[:2],
+                          hint="give it a fallback with `??` (e.g. `gate ?? x`), or multiply only when both exist")
     alts: list[Alt] = []
     reported = False
     for a, b in itertools.product(left[0].alts, right[0].alts):
@@ -47,9 +47,9 @@ def product(tensors: "TensorInference", expr: ast.BinOp, scope: Scope, counter: 
             alts.append(Alt(broadcast_shape(a.shape, b.shape), guard))
         except ShapeError as err:
             if not reported:
-                tensors.report.error("E0205", f"`*` of tensors whose shapes do not broadcast: {err.message}", expr.span,
-                                     found=f"{shape_str(a.shape)} and {shape_str(b.shape)}", notes=(when(guard),),
-                                     hint=err.hint)
+                tensors.error("E0205", f"`*` of tensors whose shapes do not broadcast: {err.message}", expr.span,
+                              found=f"{shape_str(a.shape)} and {shape_str(b.shape)}", notes=(when(guard),),
+                              hint=err.hint)
                 reported = True
             alts.append(Alt(ERR_SHAPE, guard))
     if not alts:

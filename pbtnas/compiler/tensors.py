@@ -35,6 +35,7 @@ MAX_CONTEXT_CUBES = 64
 class TensorInference:
     def __init__(self, static: StaticEvaluator, conditions: Conditions, layout: GenomeLayout, report: Reporter):
         self.static, self.conditions, self.layout, self.report = static, conditions, layout, report
+        self.error = report.error  # every diagnostic goes through the one de-duplicating reporter
         self._slot_bindings: set = set()  # (gene, input binding) pairs whose option ops are already recorded
         self._shape_memo: dict = {}
         # The guard under which the tensor expression being elaborated is used (`x >> down if downsample`): layers
@@ -60,17 +61,17 @@ class TensorInference:
                 ref = v.nodes[""]
                 return ref.value, {"t": "var", "name": ref.var}
             if expr.id in pending:
-                self.report.error("E0210", f"`{expr.id}` is used before it is assigned", expr.span,
-                                  notes=(f"`{expr.id}` is assigned at line {pending[expr.id].line}",),
-                                  hint="a cell is a DAG: a node can only read nodes assigned above it (no cycles)")
+                self.error("E0210", f"`{expr.id}` is used before it is assigned", expr.span,
+                           notes=(f"`{expr.id}` is assigned at line {pending[expr.id].line}",),
+                           hint="a cell is a DAG: a node can only read nodes assigned above it (no cycles)")
                 return None
             if v is not None or expr.id in self.static.consts:
-                self.report.error("E0105", f"`{expr.id}` is not a tensor", expr.span,
-                                  hint="apply a layer to a tensor with `tensor >> layer`")
+                self.error("E0105", f"`{expr.id}` is not a tensor", expr.span,
+                           hint="apply a layer to a tensor with `tensor >> layer`")
                 return None
-            self.report.error("E0101", f"undefined name `{expr.id}`", expr.span,
-                              hint=suggest(expr.id, [k for k, x in scope.names.items()
-                                                      if isinstance(x, (TensorRef, InstanceRef))]))
+            self.error("E0101", f"undefined name `{expr.id}`", expr.span,
+                       hint=suggest(expr.id, [k for k, x in scope.names.items()
+                                               if isinstance(x, (TensorRef, InstanceRef))]))
             return None
         if isinstance(expr, ast.Attr):
             if isinstance(expr.obj, ast.Name) and scope.names.get(expr.obj.id) is POISON:
@@ -79,11 +80,11 @@ class TensorInference:
                 inst = scope.names[expr.obj.id]
                 ref = inst.nodes.get(expr.name)
                 if ref is None:
-                    self.report.error("E0101", f"block instance `{inst.name}` has no node `{expr.name}`", expr.span,
-                                      hint=suggest(expr.name, [n for n in inst.nodes if n]))
+                    self.error("E0101", f"block instance `{inst.name}` has no node `{expr.name}`", expr.span,
+                               hint=suggest(expr.name, [n for n in inst.nodes if n]))
                     return None
                 return ref.value, {"t": "var", "name": ref.var}
-            self.report.error("E0105", "`.` reads a node of a block instance, e.g. `cell1.skip`", expr.span)
+            self.error("E0105", "`.` reads a node of a block instance, e.g. `cell1.skip`", expr.span)
             return None
         if isinstance(expr, ast.BinOp) and expr.op == "pipe":
             left = self.tensor(expr.left, scope, counter, pending)
@@ -93,8 +94,8 @@ class TensorInference:
             if layer is None:
                 return None
             if not is_layer(layer):
-                self.report.error("E0105", "the right side of `>>` must be a layer", expr.right.span,
-                                  found=f"`{fmt_static(layer)}`")
+                self.error("E0105", "the right side of `>>` must be a layer", expr.right.span,
+                           found=f"`{fmt_static(layer)}`")
                 return None
             out, lir = self.apply(layer, left[0], counter, scope)
             return out, {"t": "apply", "layer": lir, "x": left[1]}
@@ -102,14 +103,14 @@ class TensorInference:
             items = []
             for a in expr.args:
                 if a.name is not None:
-                    self.report.error("E0104", f"`{expr.fn}` takes tensors only", a.span)
+                    self.error("E0104", f"`{expr.fn}` takes tensors only", a.span)
                     return None
                 r = self.tensor(a.value, scope, counter, pending)
                 if r is None:
                     return None
                 items.append(r)
             if not items:
-                self.report.error("E0104", f"`{expr.fn}` needs at least one tensor", expr.span)
+                self.error("E0104", f"`{expr.fn}` needs at least one tensor", expr.span)
                 return None
             return self._combine(expr.fn, items, expr.span)
         if isinstance(expr, ast.Call):
@@ -118,7 +119,7 @@ class TensorInference:
                 return None
             if isinstance(g, GeneDef) and g.kind == "slot":
                 if len(expr.args) != 1 or expr.args[0].name is not None:
-                    self.report.error("E0104", f"slot `{expr.fn}` applies to one tensor: `{expr.fn}(x)`", expr.span)
+                    self.error("E0104", f"slot `{expr.fn}` applies to one tensor: `{expr.fn}(x)`", expr.span)
                     return None
                 r = self.tensor(expr.args[0].value, scope, counter, pending)
                 if r is None:
@@ -127,14 +128,14 @@ class TensorInference:
                 out, lir = self.apply(SlotL(g, expr.span), r[0], counter, scope)
                 return out, {"t": "apply", "layer": lir, "x": r[1]}
             if expr.fn in self.static.blocks:
-                self.report.error("E0105", f"instantiate block `{expr.fn}` on its own line: `name = {expr.fn}(...)`",
-                                  expr.span, hint="each instance needs a name: it prefixes its genes and weights")
+                self.error("E0105", f"instantiate block `{expr.fn}` on its own line: `name = {expr.fn}(...)`",
+                           expr.span, hint="each instance needs a name: it prefixes its genes and weights")
                 return None
             if get_op(expr.fn) is not None:
-                self.report.error("E0105", f"apply op `{expr.fn}` with `>>`: `x >> {expr.fn}(...)`", expr.span)
+                self.error("E0105", f"apply op `{expr.fn}` with `>>`: `x >> {expr.fn}(...)`", expr.span)
                 return None
-            self.report.error("E0103", f"unknown function `{expr.fn}`", expr.fn_span,
-                              hint=suggest(expr.fn, ["sum", "cat", *self.static.blocks]))
+            self.error("E0103", f"unknown function `{expr.fn}`", expr.fn_span,
+                       hint=suggest(expr.fn, ["sum", "cat", *self.static.blocks]))
             return None
         if isinstance(expr, ast.BinOp) and expr.op == "mul":
             return tensor_products.product(self, expr, scope, counter, pending)  # [products] `x * gate`
@@ -146,9 +147,9 @@ class TensorInference:
             if expr.op == "add":
                 for side, sp in ((left, expr.left.span), (right, expr.right.span)):
                     if side[0].maybe_absent:
-                        self.report.error("E0204", "an operand of `+` may be absent", sp,
-                                          notes=tuple(when(a.guard) for a in side[0].alts if a.shape is None)[:2],
-                                          hint="use `sum(a, b)`, which leaves absent terms out")
+                        self.error("E0204", "an operand of `+` may be absent", sp,
+                                   notes=tuple(when(a.guard) for a in side[0].alts if a.shape is None)[:2],
+                                   hint="use `sum(a, b)`, which leaves absent terms out")
                 return self._combine("add", [left, right], expr.span)
             alts: list[Alt] = [a for a in left[0].alts if a.shape is not None]
             for a in left[0].alts:
@@ -186,16 +187,16 @@ class TensorInference:
             ir = {"t": "when", "cond": cir, "then": then[1], "else": other[1] if other else None}
             return TVal(simplify(alts, self.layout.n_options)), ir
         if isinstance(expr, ast.TupleExpr):
-            self.report.error("E0105", "a tuple can only be returned by a network", expr.span)
+            self.error("E0105", "a tuple can only be returned by a network", expr.span)
             return None
         if isinstance(expr, (ast.Int, ast.Float, ast.Str)):
-            self.report.error("E0105", "a tensor is needed here, not a constant", expr.span)
+            self.error("E0105", "a tensor is needed here, not a constant", expr.span)
             return None
         if isinstance(expr, ast.BinOp):
-            self.report.error("E0105", f"`{OP_TEXT.get(expr.op, expr.op)}` is not defined on tensors", expr.span,
-                              hint="tensors combine with `+`, `*`, `sum(...)`, `cat(...)` and `??`")
+            self.error("E0105", f"`{OP_TEXT.get(expr.op, expr.op)}` is not defined on tensors", expr.span,
+                       hint="tensors combine with `+`, `*`, `sum(...)`, `cat(...)` and `??`")
             return None
-        self.report.error("E0105", "a tensor is needed here", expr.span)
+        self.error("E0105", "a tensor is needed here", expr.span)
         return None
 
     def _combine(self, kind: str, items: list[tuple[TVal, Any]], span: Span) -> tuple[TVal, Any]:
@@ -207,7 +208,7 @@ class TensorInference:
         if len(items) == 1:
             value = self._combine_values(kind, [value], span)
         if kind == "cat" and any(v.maybe_absent for v, _ in items):
-            self.report.error("E0204", "an input of `cat` may be absent", span, hint="give it a fallback with `??`")
+            self.error("E0204", "an input of `cat` may be absent", span, hint="give it a fallback with `??`")
         return value, {"t": kind, "items": [ir for _, ir in items]}
 
     def _combine_values(self, kind: str, values: list[TVal], span: Span) -> TVal:
@@ -231,8 +232,8 @@ class TensorInference:
             if kind == "cat":
                 if any(len(s) != len(shapes[0]) or not shape_eq(s[1:], shapes[0][1:]) for s in shapes):
                     if not reported:
-                        self.report.error("E0205", "`cat` joins tensors that differ only in their first dimension", span,
-                                          found=", ".join(shape_str(s) for s in shapes), notes=(when(guard),))
+                        self.error("E0205", "`cat` joins tensors that differ only in their first dimension", span,
+                                   found=", ".join(shape_str(s) for s in shapes), notes=(when(guard),))
                         reported = True
                     alts.append(Alt(ERR_SHAPE, guard))
                     continue
@@ -243,10 +244,10 @@ class TensorInference:
                 continue
             if any(not shape_eq(s, shapes[0]) for s in shapes):
                 if not reported:
-                    self.report.error("E0205", f"`{'+' if kind == 'add' else 'sum'}` of tensors with different shapes", span,
-                                      found=" and ".join(shape_str(s) for s in dict.fromkeys(shapes)),
-                                      expected="equal shapes", notes=(when(guard),),
-                                      hint="resize one side first (a 1x1 conv for channels, a pool or upsample for size)")
+                    self.error("E0205", f"`{'+' if kind == 'add' else 'sum'}` of tensors with different shapes", span,
+                               found=" and ".join(shape_str(s) for s in dict.fromkeys(shapes)),
+                               expected="equal shapes", notes=(when(guard),),
+                               hint="resize one side first (a 1x1 conv for channels, a pool or upsample for size)")
                     reported = True
                 alts.append(Alt(ERR_SHAPE, guard))
                 continue
@@ -299,13 +300,13 @@ class TensorInference:
                     alts.append(a)
             for b in out.alts:
                 if b.shape is None:
-                    self.report.error("E0204", "the body of `residual` may be absent", layer.span)
+                    self.error("E0204", "the body of `residual` may be absent", layer.span)
                     return x, {"t": "residual", "body": body_ir}
             for a, b in zip(x.alts, out.alts):
                 if a.shape is not None and b.shape is not ERR_SHAPE and a.shape is not ERR_SHAPE \
                         and not shape_eq(a.shape, b.shape):
-                    self.report.error("E0206", "the body of `residual` must keep the shape of its input", layer.span,
-                                      found=shape_str(b.shape), expected=shape_str(a.shape))
+                    self.error("E0206", "the body of `residual` must keep the shape of its input", layer.span,
+                               found=shape_str(b.shape), expected=shape_str(a.shape))
             return x, {"t": "residual", "body": body_ir}
         if isinstance(layer, SlotL):
             return self._apply_slot(layer, x, counter, scope)
@@ -324,19 +325,19 @@ class TensorInference:
             try:
                 out = self._shape_rule(layer.spec, a.shape, shape_args)
             except ShapeError as err:
-                self.report.error("E0206", f"`{layer.spec.name}` cannot take this input: {err.message}", layer.span,
-                                  found=shape_str(a.shape), hint=err.hint)
+                self.error("E0206", f"`{layer.spec.name}` cannot take this input: {err.message}", layer.span,
+                           found=shape_str(a.shape), hint=err.hint)
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
             except DimError as err:  # [intargs] a gene-dependent stride dividing a shape variable
-                self.report.error("E0215", f"`{layer.spec.name}` cannot be sized exactly: {err}", layer.span,
-                                  found=shape_str(a.shape))
+                self.error("E0215", f"`{layer.spec.name}` cannot be sized exactly: {err}", layer.span,
+                           found=shape_str(a.shape))
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
             except (ZeroDivisionError, OverflowError) as err:  # an argument of 0 (a stride, a pool size) or huge
-                self.report.error("E0206", f"`{layer.spec.name}` cannot use these arguments: "
-                                  f"{'division by zero' if isinstance(err, ZeroDivisionError) else err}", layer.span,
-                                  found=shape_str(a.shape), hint="kernel sizes, strides and factors must be positive")
+                self.error("E0206", f"`{layer.spec.name}` cannot use these arguments: "
+                           f"{'division by zero' if isinstance(err, ZeroDivisionError) else err}", layer.span,
+                           found=shape_str(a.shape), hint="kernel sizes, strides and factors must be positive")
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
             if not self.static.dims_ok(tuple(d.subst(scope.binding) for d in out), layer.span,
@@ -381,9 +382,9 @@ class TensorInference:
                 continue
             binding: dict[str, Dim] = {}
             if not unify(gene.in_pattern, a.shape, binding):
-                self.report.error("E0202", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot take this input", layer.span,
-                                  found=shape_str(a.shape), expected=shape_str(gene.in_pattern),
-                                  hint=shape_hint(a.shape, gene.in_pattern))
+                self.error("E0202", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot take this input", layer.span,
+                           found=shape_str(a.shape), expected=shape_str(gene.in_pattern),
+                           hint=shape_hint(a.shape, gene.in_pattern))
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
             if not self._obligations_hold(gene, binding, layer.span):
@@ -420,7 +421,7 @@ class TensorInference:
             try:
                 bad = ob.violation(binding)
             except DimError as err:
-                self.report.error("E0215", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot be sized: {err}", span)
+                self.error("E0215", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot be sized: {err}", span)
                 return False
             if bad is None:
                 continue
@@ -428,9 +429,9 @@ class TensorInference:
             names = ", ".join(f"{dims._short(s)} = {binding[s]}" for s in sorted(ob.dim.symbols & binding.keys()))
             at = f" when {dims.describe_point(point)}" if point else ""
             text = str(ob.dim) if ob.dim.as_single_symbol() else f"({ob.dim})"
-            self.report.error("E0212", f"slot `{gene.name.rsplit('.', 1)[-1]}` needs `{ob.dim}` to be divisible by "
-                              f"{ob.divisor} (it computes `{text} {ob.op} {ob.divisor}`), but {names}{at}", span,
-                              hint="give the slot an input whose size is divisible by every stride inside it")
+            self.error("E0212", f"slot `{gene.name.rsplit('.', 1)[-1]}` needs `{ob.dim}` to be divisible by "
+                       f"{ob.divisor} (it computes `{text} {ob.op} {ob.divisor}`), but {names}{at}", span,
+                       hint="give the slot an input whose size is divisible by every stride inside it")
             return False
         return True
 

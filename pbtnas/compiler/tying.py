@@ -66,21 +66,21 @@ def _register(genes: "Genes", body_prefix: str, tie: str, kind: str, what: str, 
     if seen is None:
         bad = tie in local_names
         if bad:
-            genes.report.error(ERR_TIE, f"the tie `{tie}` has the name of a node or gene of this body", span,
-                               hint="the tied genes are named `<tie>.<gene>`: give the tie a name of its own")
+            genes.error(ERR_TIE, f"the tie `{tie}` has the name of a node or gene of this body", span,
+                        hint="the tied genes are named `<tie>.<gene>`: give the tie a name of its own")
         genes.ties.ties[key] = _Tie(kind, what, span, bad)
         return not bad
     if seen.bad:
         return False
     if seen.kind != kind:
-        genes.report.error(ERR_TIE, f"`tied {tie}` joins a slot and a block instance", span,
-                           notes=(f"`tied {tie}` is first used on a {seen.kind} at line {seen.span.line}",),
-                           hint="tie slots with slots and instances of one block with each other, each under its own name")
+        genes.error(ERR_TIE, f"`tied {tie}` joins a slot and a block instance", span,
+                    notes=(f"`tied {tie}` is first used on a {seen.kind} at line {seen.span.line}",),
+                    hint="tie slots with slots and instances of one block with each other, each under its own name")
         return False
     if kind == "block" and seen.what != what:
-        genes.report.error(ERR_TIE, f"`tied {tie}` joins instances of different blocks (`{seen.what}` and `{what}`)", span,
-                           notes=(f"`tied {tie}` is first used on an instance of `{seen.what}` at line {seen.span.line}",),
-                           hint="tied instances share their genes, so they must be instances of the same block")
+        genes.error(ERR_TIE, f"`tied {tie}` joins instances of different blocks (`{seen.what}` and `{what}`)", span,
+                    notes=(f"`tied {tie}` is first used on an instance of `{seen.what}` at line {seen.span.line}",),
+                    hint="tied instances share their genes, so they must be instances of the same block")
         return False
     return True
 
@@ -96,9 +96,9 @@ def enter_instance(genes: "Genes", scope: Scope, block: str, name: str, tied: st
 
 
 def not_an_instance(genes: "Genes", stmt: ast.Assign) -> None:
-    genes.report.error(ERR_TIE, f"`tied {stmt.tied}` ties the genes of a block instance, but this is an expression",
-                       stmt.span, hint="tie block instances (`c = Cell(x=x) tied cell`) or slots (`slot a: OPS(C) tied e`); "
-                                       "an expression has no genes of its own")
+    genes.error(ERR_TIE, f"`tied {stmt.tied}` ties the genes of a block instance, but this is an expression",
+                stmt.span, hint="tie block instances (`c = Cell(x=x) tied cell`) or slots (`slot a: OPS(C) tied e`); "
+                                "an expression has no genes of its own")
 
 
 def shared_name(genes: "Genes", stmt, scope: Scope) -> str | None:
@@ -113,8 +113,8 @@ def shared_name(genes: "Genes", stmt, scope: Scope) -> str | None:
     own = f"{scope.prefix}.{stmt.name}"
     name = rewrite(scope.ties, f"{scope.prefix}.{local}")
     if name == own and not tied_slot and own in genes.ties.leaders:  # `slot b: OPS tied e` above `slot e: OPS`
-        genes.report.error(ERR_TIE, f"`{stmt.name}` has the name of the tie `{stmt.name}` of this body", stmt.span,
-                           hint="the tied gene is named after its tie: give the tie or this gene a name of its own")
+        genes.error(ERR_TIE, f"`{stmt.name}` has the name of the tie `{stmt.name}` of this body", stmt.span,
+                    hint="the tied gene is named after its tie: give the tie or this gene a name of its own")
     return name if tied_slot or name != own else None
 
 
@@ -123,18 +123,18 @@ def follow(genes: "Genes", gene: GeneDef, leader_name: str, stmt) -> None:
     leader = genes.ties.leaders.get(leader_name)
     if leader is None:
         if leader_name in genes.by_name:
-            genes.report.error(ERR_TIE, f"the tied gene `{leader_name}` has the name of another gene", stmt.span,
-                               hint="rename the tie or the other slot")
+            genes.error(ERR_TIE, f"the tied gene `{leader_name}` has the name of another gene", stmt.span,
+                        hint="rename the tie or the other slot")
             return
         leader = GeneDef(leader_name, "slot", list(gene.options), list(gene.values), stmt.span)
         genes.ties.leaders[leader_name] = leader
         genes.layout.n_options[leader] = len(leader.options)
     elif leader.options != gene.options:
         first = leader.followers[0] if leader.followers else leader
-        genes.report.error(ERR_TIE, f"slot `{stmt.name}` is tied to `{leader_name}` but has other options", stmt.span,
-                           found="[" + ", ".join(gene.options) + "]", expected="[" + ", ".join(leader.options) + "]",
-                           notes=(f"the first slot of the tie is `{first.name}` at line {first.span.line}",),
-                           hint="tied slots take the same option of one gene: their groups must list the same option names")
+        genes.error(ERR_TIE, f"slot `{stmt.name}` is tied to `{leader_name}` but has other options", stmt.span,
+                    found="[" + ", ".join(gene.options) + "]", expected="[" + ", ".join(leader.options) + "]",
+                    notes=(f"the first slot of the tie is `{first.name}` at line {first.span.line}",),
+                    hint="tied slots take the same option of one gene: their groups must list the same option names")
         return
     gene.tied_to = leader
     leader.followers.append(gene)

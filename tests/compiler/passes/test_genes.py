@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pbtnas.compiler.ir import Scope
 from pbtnas.dsl import ast
-from pbtnas.layers.dims import Dim
 
 SPACE = """
 values WIDTHS = [8, 16]
