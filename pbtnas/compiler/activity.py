@@ -1,0 +1,498 @@
+"""Inactive genes and the number of distinct architectures of a compiled space.
+
+A genome's network is what computing its results evaluates. Evaluating lazily from each network's results, exactly
+as the builder's specialiser resolves the IR (`builder._Specialiser`) but only on demand, a layer is **active** when
+that evaluation applies it, and a gene is **active** when the evaluation reads it: a slot whose layers it applies,
+a `when` condition or `pick` it decides, or an active layer whose weights or arguments it sizes. Every other gene
+is **inactive**: changing it changes no layer the results depend on, so two genomes that differ only in inactive
+genes build the same network (the same active layers, applied in the same way).
+
+Which genes are active is a function of the active genes' values alone (the evaluation only reads active genes),
+so the number of distinct architectures is the number of distinct *active projections* (a genome with its inactive
+genes blanked). It is counted without enumerating the space:
+
+1. `_Conditions` derives, for every gene, the condition under which it is active: a DNF over genes, computed by the
+   same demand-driven walk over the IR but symbolically (the `when` conditions, `pick` choices and slot options on
+   the way, and the presence of tensors that `??` and absent inputs test). A DNF that grows past `MAX_CUBES` is
+   replaced by the set of genes it mentions, which is all the counting needs (a superset of what it depends on).
+2. Genes are grouped into components: a gene and the genes its activity depends on are one component.
+3. In each component, only the controlling genes (those some activity depends on) are enumerated; each distinct
+   projection of them contributes the product of the option counts of the component's other active genes.
+   The components are independent, so the total is the product.
+
+A component whose controllers have more than `limit` joint assignments is not counted: the result then says so
+(`ArchitectureCount.value is None` and a reason), never a wrong number. So is a structure where two assignments
+with the same projection activate different genes, which the lazy semantics rules out but the check makes sure of.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from pbtnas.compiler.guards import Alt, Cube, simplify
+from pbtnas.layers.dims import Dim
+
+MAX_CUBES = 64  # a DNF larger than this keeps only the genes it mentions
+DEFAULT_LIMIT = 20_000  # joint assignments of controlling genes enumerated, over all components
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What one genome's network reads: the active genes (genome indices) and the module paths of active layers."""
+
+    genes: frozenset[int]
+    paths: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ArchitectureCount:
+    value: int | None  # None: not computed (see `reason`)
+    reason: str = ""
+    components: int = 0
+    enumerated: int = 0  # joint assignments evaluated
+
+    def text(self) -> str:
+        if self.value is None:
+            return f"not computed: {self.reason}"
+        n = self.value
+        exp = len(str(n)) - 1
+        return f"{n:,} ≈ {n / 10 ** exp:.2f}e{exp}" if exp >= 3 else f"{n:,}"
+
+
+# ---- the artifact, indexed ------------------------------------------------------------------------------------------
+
+def _dim_genes(d: Any, by_name: dict[str, int]) -> set[int]:
+    if not isinstance(d, dict) or "dim" not in d:
+        return set()
+    return {by_name[s] for s in Dim.from_json(d["dim"]).symbols if s in by_name}
+
+
+def _arg_genes(v: Any, by_name: dict[str, int]) -> set[int]:
+    if isinstance(v, dict):
+        if "gene" in v:
+            return {v["gene"]}
+        return _dim_genes(v, by_name)
+    if isinstance(v, list):
+        return set().union(*(_arg_genes(x, by_name) for x in v)) if v else set()
+    return set()
+
+
+class _Index:
+    """Per module path, the entries the builder may create there and the genes each one reads."""
+
+    def __init__(self, artifact: dict):
+        self.a = artifact
+        self.n_options = [len(g["options"]) for g in artifact["genes"]]
+        by_name = {g["name"]: i for i, g in enumerate(artifact["genes"])}
+        self.entries: dict[str, list[tuple[int | None, int | None, frozenset[int]]]] = {}
+        for m in artifact["modules"]:
+            reads = set().union(*(_arg_genes(v, by_name) for v in m["args"].values())) if m["args"] else set()
+            for d in m["in"]:
+                reads |= _dim_genes(d, by_name)
+            if m["gene"] is not None:
+                reads.add(m["gene"])
+            self.entries.setdefault(m["path"], []).append((m["gene"], m["option"], frozenset(reads)))
+
+    def slot_layers(self, node: dict) -> list[Any]:
+        return self.a["slots"][node.get("layers", str(node["gene"]))]
+
+
+# ---- one genome: the lazy specialiser ---------------------------------------------------------------------------------
+
+class _Lazy:
+    def __init__(self, index: _Index, genome: Sequence[int]):
+        self.ix, self.genome = index, genome
+        self.genes: set[int] = set()
+        self.paths: set[str] = set()
+
+    def run(self) -> Activity:
+        for net in self.ix.a["networks"]:
+            self.defs = dict((var, e) for var, e in net["stmts"])
+            self.memo: dict[str, bool] = {name: True for name in net["inputs"]}
+            result = net["result"]
+            for item in result["items"] if result.get("t") == "tuple" else [result]:
+                self.expr(item)
+        return Activity(frozenset(self.genes), frozenset(self.paths))
+
+    def read(self, g: int) -> int:
+        self.genes.add(g)
+        return self.genome[g]
+
+    def var(self, name: str) -> bool:
+        if name not in self.memo:
+            self.memo[name] = self.expr(self.defs[name])
+        return self.memo[name]
+
+    def expr(self, e: dict) -> bool:
+        """Evaluate `e` as the builder does; the result is whether the tensor is present."""
+        t = e["t"]
+        if t == "var":
+            return self.var(e["name"])
+        if t == "absent":
+            return False
+        if t == "apply":
+            return self.expr(e["x"]) and self.layer(e["layer"])
+        if t in ("sum", "add", "cat"):
+            return any([self.expr(i) for i in e["items"]])  # a list: every term is evaluated
+        if t == "mul":
+            a, b = self.expr(e["items"][0]), self.expr(e["items"][1])
+            return a and b
+        if t == "pick":
+            return self.expr(e["choices"][self.read(e["gene"])])
+        if t == "otherwise":
+            return self.expr(e["a"]) or self.expr(e["b"])
+        if t == "when":
+            if self.cond(e["cond"]):
+                return self.expr(e["then"])
+            return self.expr(e["else"]) if e["else"] is not None else False
+        raise ValueError(f"unknown IR node {t!r}")
+
+    def cond(self, c: dict) -> bool:
+        t = c["t"]
+        if t == "gene_in":
+            return self.read(c["gene"]) in c["options"]
+        if t == "const":
+            return bool(c["value"])
+        if t == "present":
+            return self.var(c["var"])
+        if t == "and":
+            return self.cond(c["a"]) and self.cond(c["b"])
+        if t == "or":
+            return self.cond(c["a"]) or self.cond(c["b"])
+        if t == "not":
+            return not self.cond(c["a"])
+        raise ValueError(f"unknown condition {t!r}")
+
+    def layer(self, l: dict) -> bool:
+        t = l["t"]
+        if t == "op":
+            self.paths.add(l["path"])
+            for gene, option, reads in self.ix.entries.get(l["path"], ()):
+                if gene is None or self.genome[gene] == option:
+                    self.genes |= reads
+            return True
+        if t == "seq":
+            return all(self.layer(item) for item in l["items"])  # stops at the first absent output
+        if t == "identity":
+            return True
+        if t == "none":
+            return False
+        if t == "slot":
+            return self.layer(self.ix.slot_layers(l)[self.read(l["gene"])])
+        if t == "residual":
+            self.layer(l["body"])
+            return True
+        raise ValueError(f"unknown layer node {t!r}")
+
+
+# ---- all genomes at once: activity conditions ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cond:
+    """A set of genomes: a DNF of cubes over gene indices, or (`cubes is None`) only the genes it may depend on."""
+
+    cubes: tuple[Cube, ...] | None
+    support: frozenset[int]
+
+    @property
+    def false(self) -> bool:
+        return self.cubes == ()
+
+
+TRUE = Cond((Cube(),), frozenset())
+FALSE = Cond((), frozenset())
+
+
+def _support(cubes: Iterable[Cube]) -> frozenset[int]:
+    return frozenset(g for c in cubes for g, _ in c.items)
+
+
+class _Algebra:
+    def __init__(self, n_options: list[int]):
+        self.n = dict(enumerate(n_options))
+
+    def make(self, cubes: Iterable[Cube]) -> Cond:
+        alts = simplify((Alt((), c) for c in cubes), self.n)
+        kept = tuple(a.guard for a in alts)
+        if len(kept) > MAX_CUBES:
+            return Cond(None, _support(kept))
+        return Cond(kept, _support(kept))
+
+    def gene(self, g: int, allowed: Iterable[int]) -> Cond:
+        cube = Cube.of(g, allowed, self.n[g])
+        return FALSE if cube is None else self.make([cube])
+
+    def and_(self, a: Cond, b: Cond) -> Cond:
+        if a.false or b.false:
+            return FALSE
+        if a.cubes is None or b.cubes is None:
+            return Cond(None, a.support | b.support)
+        return self.make(g for x in a.cubes for y in b.cubes if (g := x & y) is not None)
+
+    def or_(self, a: Cond, b: Cond) -> Cond:
+        if a.false:
+            return b
+        if b.false:
+            return a
+        if a.cubes is None or b.cubes is None:
+            return Cond(None, a.support | b.support)
+        return self.make(a.cubes + b.cubes)
+
+    def not_(self, a: Cond) -> Cond:
+        if a.cubes is None:
+            return a
+        out = TRUE
+        for cube in a.cubes:  # not (c1 or c2 ...) = (not c1) and (not c2) ...; not c = some gene outside its set
+            parts = [Cube.of(g, set(range(self.n[g])) - allowed, self.n[g]) for g, allowed in cube.items]
+            out = self.and_(out, self.make(p for p in parts if p is not None))
+            if out.false:
+                return out
+        return out
+
+
+class _Conditions:
+    """The demand-driven walk of `_Lazy`, over every genome at once: when each gene is read."""
+
+    def __init__(self, index: _Index):
+        self.ix = index
+        self.al = _Algebra(index.n_options)
+        self.active: dict[int, Cond] = {}
+
+    def run(self) -> dict[int, Cond]:
+        for net in self.ix.a["networks"]:
+            self.pres: dict[str, Cond] = {name: TRUE for name in net["inputs"]}
+            for var, e in net["stmts"]:
+                self.pres[var] = self.present(e)
+            self.demand: dict[str, Cond] = {}
+            result = net["result"]
+            for item in result["items"] if result.get("t") == "tuple" else [result]:
+                self.visit(item, TRUE)
+            for var, e in reversed(net["stmts"]):  # a node is used only below its statement
+                if var in self.demand:
+                    self.visit(e, self.demand[var])
+        return self.active
+
+    def read(self, g: int, d: Cond) -> None:
+        self.active[g] = self.al.or_(self.active.get(g, FALSE), d)
+
+    # presence
+    def present(self, e: dict) -> Cond:
+        t, al = e["t"], self.al
+        if t == "var":
+            return self.pres[e["name"]]
+        if t == "absent":
+            return FALSE
+        if t == "apply":
+            return al.and_(self.present(e["x"]), self.layer_present(e["layer"]))
+        if t in ("sum", "add", "cat"):
+            out = FALSE
+            for i in e["items"]:
+                out = al.or_(out, self.present(i))
+            return out
+        if t == "mul":
+            return al.and_(self.present(e["items"][0]), self.present(e["items"][1]))
+        if t == "pick":
+            out = FALSE
+            for i, ch in enumerate(e["choices"]):
+                out = al.or_(out, al.and_(al.gene(e["gene"], [i]), self.present(ch)))
+            return out
+        if t == "otherwise":
+            return al.or_(self.present(e["a"]), self.present(e["b"]))
+        if t == "when":
+            c = self.cond(e["cond"])
+            then = al.and_(c, self.present(e["then"]))
+            other = self.present(e["else"]) if e["else"] is not None else FALSE
+            return al.or_(then, al.and_(al.not_(c), other))
+        raise ValueError(f"unknown IR node {t!r}")
+
+    def layer_present(self, l: dict) -> Cond:
+        t = l["t"]
+        if t in ("op", "identity", "residual"):
+            return TRUE
+        if t == "none":
+            return FALSE
+        if t == "seq":
+            out = TRUE
+            for item in l["items"]:
+                out = self.al.and_(out, self.layer_present(item))
+            return out
+        if t == "slot":
+            out = FALSE
+            for i, opt in enumerate(self.ix.slot_layers(l)):
+                out = self.al.or_(out, self.al.and_(self.al.gene(l["gene"], [i]), self.layer_present(opt)))
+            return out
+        raise ValueError(f"unknown layer node {t!r}")
+
+    def cond(self, c: dict) -> Cond:
+        t, al = c["t"], self.al
+        if t == "gene_in":
+            return al.gene(c["gene"], c["options"])
+        if t == "const":
+            return TRUE if c["value"] else FALSE
+        if t == "present":
+            return self.pres[c["var"]]
+        if t == "and":
+            return al.and_(self.cond(c["a"]), self.cond(c["b"]))
+        if t == "or":
+            return al.or_(self.cond(c["a"]), self.cond(c["b"]))
+        if t == "not":
+            return al.not_(self.cond(c["a"]))
+        raise ValueError(f"unknown condition {t!r}")
+
+    # demand: `visit(e, d)` records what evaluating `e` reads in the genomes `d`
+    def visit(self, e: dict, d: Cond) -> None:
+        if d.false:
+            return
+        t, al = e["t"], self.al
+        if t == "var":
+            self.demand[e["name"]] = al.or_(self.demand.get(e["name"], FALSE), d)
+        elif t == "apply":
+            self.visit(e["x"], d)
+            self.visit_layer(e["layer"], al.and_(d, self.present(e["x"])))
+        elif t in ("sum", "add", "cat", "mul"):
+            for i in e["items"]:
+                self.visit(i, d)
+        elif t == "pick":
+            self.read(e["gene"], d)
+            for i, ch in enumerate(e["choices"]):
+                self.visit(ch, al.and_(d, al.gene(e["gene"], [i])))
+        elif t == "otherwise":
+            self.visit(e["a"], d)
+            self.visit(e["b"], al.and_(d, al.not_(self.present(e["a"]))))
+        elif t == "when":
+            self.visit_cond(e["cond"], d)
+            c = self.cond(e["cond"])
+            self.visit(e["then"], al.and_(d, c))
+            if e["else"] is not None:
+                self.visit(e["else"], al.and_(d, al.not_(c)))
+
+    def visit_cond(self, c: dict, d: Cond) -> None:
+        if d.false:
+            return
+        t, al = c["t"], self.al
+        if t == "gene_in":
+            self.read(c["gene"], d)
+        elif t == "present":
+            self.visit({"t": "var", "name": c["var"]}, d)
+        elif t == "and":  # short-circuit, as the builder: `b` is read only where `a` holds
+            self.visit_cond(c["a"], d)
+            self.visit_cond(c["b"], al.and_(d, self.cond(c["a"])))
+        elif t == "or":
+            self.visit_cond(c["a"], d)
+            self.visit_cond(c["b"], al.and_(d, al.not_(self.cond(c["a"]))))
+        elif t == "not":
+            self.visit_cond(c["a"], d)
+
+    def visit_layer(self, l: dict, d: Cond) -> None:
+        if d.false:
+            return
+        t, al = l["t"], self.al
+        if t == "op":
+            for gene, option, reads in self.ix.entries.get(l["path"], ()):
+                where = d if gene is None else al.and_(d, al.gene(gene, [option]))
+                for g in reads:
+                    self.read(g, where)
+        elif t == "seq":
+            for item in l["items"]:
+                self.visit_layer(item, d)
+                d = al.and_(d, self.layer_present(item))
+        elif t == "slot":
+            self.read(l["gene"], d)
+            for i, opt in enumerate(self.ix.slot_layers(l)):
+                self.visit_layer(opt, al.and_(d, al.gene(l["gene"], [i])))
+        elif t == "residual":
+            self.visit_layer(l["body"], d)
+
+
+# ---- counting --------------------------------------------------------------------------------------------------------
+
+class ActivityModel:
+    """Activity of one genome, activity conditions of every gene, and the distinct-architecture count."""
+
+    def __init__(self, artifact: dict):
+        self.index = _Index(artifact)
+        self.n_options = self.index.n_options
+        self._conditions: dict[int, Cond] | None = None
+
+    def of(self, genome: Sequence[int]) -> Activity:
+        return _Lazy(self.index, genome).run()
+
+    def conditions(self) -> dict[int, Cond]:
+        """Per gene, the genomes in which it is active (FALSE for a gene no genome reads)."""
+        if self._conditions is None:
+            found = _Conditions(self.index).run()
+            self._conditions = {g: found.get(g, FALSE) for g in range(len(self.n_options))}
+        return self._conditions
+
+    def count(self, limit: int = DEFAULT_LIMIT) -> ArchitectureCount:
+        conds = self.conditions()
+        n = len(self.n_options)
+        parent = list(range(n))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for g, c in conds.items():
+            for h in c.support:
+                parent[find(g)] = find(h)
+        groups: dict[int, list[int]] = {}
+        for g in range(n):
+            groups.setdefault(find(g), []).append(g)
+        plans = []
+        for members in groups.values():
+            controllers = sorted(set().union(*(conds[g].support for g in members)))
+            plans.append((members, controllers, math.prod(self.n_options[c] for c in controllers)))
+        total_work = sum(p[2] for p in plans if p[1])
+        if total_work > limit:
+            worst = max(plans, key=lambda p: p[2])
+            names = [self.index.a["genes"][c]["name"] for c in worst[1]]
+            shown = ", ".join(f"`{x}`" for x in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+            return ArchitectureCount(None, f"the activity of {len(worst[0])} genes depends jointly on {len(names)} "
+                                           f"genes ({shown}): {worst[2]:,} assignments to enumerate, over the "
+                                           f"limit of {limit:,}", len(plans))
+        base = self.of([0] * n)  # components without controllers: their genes' activity is constant
+        total, enumerated = 1, 1
+        for members, controllers, _ in plans:
+            if not controllers:
+                total *= math.prod(self.n_options[g] for g in members if g in base.genes)
+                continue
+            part, reason, work = self._component(members, controllers)
+            enumerated += work
+            if part is None:
+                return ArchitectureCount(None, reason, len(plans), enumerated)
+            total *= part
+        return ArchitectureCount(total, "", len(plans), enumerated)
+
+    def _component(self, members: list[int], controllers: list[int]) -> tuple[int | None, str, int]:
+        n = len(self.n_options)
+        free = [g for g in members if g not in set(controllers)]
+        seen: dict[tuple, frozenset[int]] = {}
+        work = 0
+        for assignment in _assignments([self.n_options[c] for c in controllers]):
+            genome = [0] * n
+            for c, v in zip(controllers, assignment):
+                genome[c] = v
+            active = self.of(genome).genes & frozenset(members)
+            work += 1
+            key = tuple(v if c in active else None for c, v in zip(controllers, assignment))
+            if key in seen:
+                if seen[key] != active:
+                    gene = self.index.a["genes"][next(iter(seen[key] ^ active))]["name"]
+                    return None, (f"whether `{gene}` is active depends on the value of an inactive gene"), work
+                continue
+            seen[key] = active
+        return sum(math.prod(self.n_options[g] for g in free if g in active) for active in seen.values()), "", work
+
+
+def _assignments(sizes: list[int]) -> Iterable[tuple[int, ...]]:
+    if not sizes:
+        yield ()
+        return
+    for rest in _assignments(sizes[1:]):
+        for v in range(sizes[0]):
+            yield (v, *rest)
