@@ -496,3 +496,13 @@ def _assignments(sizes: list[int]) -> Iterable[tuple[int, ...]]:
     for rest in _assignments(sizes[1:]):
         for v in range(sizes[0]):
             yield (v, *rest)
+
+
+def active_keys(activity: Activity, keys: Iterable[str]) -> list[str]:
+    """The state-dict keys of active layers: a layer's keys are its module path plus a (possibly dotted) name."""
+    return [k for k in keys if _module_of(k, activity.paths)]
+
+
+def _module_of(key: str, paths: frozenset[str]) -> bool:
+    parts = key.split(".")
+    return any(".".join(parts[:i]) in paths for i in range(1, len(parts)))
