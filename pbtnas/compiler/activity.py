@@ -16,13 +16,14 @@ genes blanked). It is counted without enumerating the space:
    the way, and the presence of tensors that `??` and absent inputs test). A DNF that grows past `MAX_CUBES` is
    replaced by the set of genes it mentions, which is all the counting needs (a superset of what it depends on).
 2. Genes are grouped into components: a gene and the genes its activity depends on are one component.
-3. In each component, only the controlling genes (those some activity depends on) are enumerated; each distinct
-   projection of them contributes the product of the option counts of the component's other active genes.
-   The components are independent, so the total is the product.
+3. In each component, only the controlling genes (those some activity depends on) are enumerated, and only as far
+   as they are active: the evaluation branches on a controller when it first reads it. Each leaf is one distinct
+   projection of the controllers and contributes the product of the option counts of the component's other active
+   genes. The components are independent, so the total is the product.
 
-A component whose controllers have more than `limit` joint assignments is not counted: the result then says so
-(`ArchitectureCount.value is None` and a reason), never a wrong number. So is a structure where two assignments
-with the same projection activate different genes, which the lazy semantics rules out but the check makes sure of.
+A component whose controllers have more than `limit` joint assignments is explored for `TRY_BUDGET` evaluations
+only; if that does not finish, the result says so (`ArchitectureCount.value is None` and a reason), never a wrong
+number.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from pbtnas.compiler.guards import Alt, Cube, simplify
 from pbtnas.layers.dims import Dim
 
 MAX_CUBES = 64  # a DNF larger than this keeps only the genes it mentions
-DEFAULT_LIMIT = 20_000  # joint assignments of controlling genes enumerated, over all components
+DEFAULT_LIMIT = 20_000  # joint assignments of one component's controlling genes that are always explored
+TRY_BUDGET = 1_000  # evaluations tried on a component with more assignments than the limit (most are inactive)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class ArchitectureCount:
     value: int | None  # None: not computed (see `reason`)
     reason: str = ""
     components: int = 0
-    enumerated: int = 0  # joint assignments evaluated
+    enumerated: int = 0  # evaluations of the network's activity it took
 
     def text(self) -> str:
         if self.value is None:
@@ -443,59 +445,78 @@ class ActivityModel:
         groups: dict[int, list[int]] = {}
         for g in range(n):
             groups.setdefault(find(g), []).append(g)
-        plans = []
-        for members in groups.values():
-            controllers = sorted(set().union(*(conds[g].support for g in members)))
-            plans.append((members, controllers, math.prod(self.n_options[c] for c in controllers)))
-        total_work = sum(p[2] for p in plans if p[1])
-        if total_work > limit:
-            worst = max(plans, key=lambda p: p[2])
-            names = [self.index.a["genes"][c]["name"] for c in worst[1]]
-            shown = ", ".join(f"`{x}`" for x in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-            return ArchitectureCount(None, f"the activity of {len(worst[0])} genes depends jointly on {len(names)} "
-                                           f"genes ({shown}): {worst[2]:,} assignments to enumerate, over the "
-                                           f"limit of {limit:,}", len(plans))
         base = self.of([0] * n)  # components without controllers: their genes' activity is constant
-        total, enumerated = 1, 1
-        for members, controllers, _ in plans:
+        total, used = 1, 0
+        for members in groups.values():
+            controllers = frozenset().union(*(conds[g].support for g in members))
             if not controllers:
                 total *= math.prod(self.n_options[g] for g in members if g in base.genes)
                 continue
-            part, reason, work = self._component(members, controllers)
-            enumerated += work
+            # a decision tree of at most `assignments` leaves has at most len(controllers) + 1 nodes per leaf
+            assignments = math.prod(self.n_options[c] for c in controllers)
+            budget = _Budget(assignments * (len(controllers) + 1) if assignments <= limit else TRY_BUDGET)
+            part = self._component(members, controllers, budget)
+            used += budget.used
             if part is None:
-                return ArchitectureCount(None, reason, len(plans), enumerated)
+                names = [self.index.a["genes"][c]["name"] for c in sorted(controllers)]
+                shown = ", ".join(f"`{x}`" for x in names[:4]) + (f" and {len(names) - 4} more"
+                                                                   if len(names) > 4 else "")
+                return ArchitectureCount(None, f"the activity of {len(members)} genes depends jointly on "
+                                               f"{len(names)} genes ({shown}): {assignments:,} joint choices, over "
+                                               f"the limit of {limit:,}", len(groups), used)
             total *= part
-        return ArchitectureCount(total, "", len(plans), enumerated)
+        return ArchitectureCount(total, "", len(groups), used)
 
-    def _component(self, members: list[int], controllers: list[int]) -> tuple[int | None, str, int]:
-        n = len(self.n_options)
-        free = [g for g in members if g not in set(controllers)]
-        seen: dict[tuple, frozenset[int]] = {}
-        work = 0
-        for assignment in _assignments([self.n_options[c] for c in controllers]):
-            genome = [0] * n
-            for c, v in zip(controllers, assignment):
-                genome[c] = v
-            active = self.of(genome).genes & frozenset(members)
-            work += 1
-            key = tuple(v if c in active else None for c, v in zip(controllers, assignment))
-            if key in seen:
-                if seen[key] != active:
-                    gene = self.index.a["genes"][next(iter(seen[key] ^ active))]["name"]
-                    return None, (f"whether `{gene}` is active depends on the value of an inactive gene"), work
+    def _component(self, members: list[int], controllers: frozenset[int], budget: "_Budget") -> int | None:
+        """Explore the controllers' decision tree: evaluate with a partial assignment and branch on the first
+        controller the evaluation reads that has no value yet. Only active genes are read, so every leaf is one
+        distinct projection of the controllers, and the component's count is the sum over leaves of the product
+        of its other active genes' option counts."""
+        free = [g for g in members if g not in controllers]
+        total = 0
+        stack: list[dict[int, int]] = [{}]
+        while stack:
+            assigned = stack.pop()
+            if not budget.spend():
+                return None
+            try:
+                active = _Lazy(self.index, _Partial(len(self.n_options), controllers, assigned)).run().genes
+            except _Unassigned as need:
+                stack.extend({**assigned, need.gene: v} for v in range(self.n_options[need.gene]))
                 continue
-            seen[key] = active
-        return sum(math.prod(self.n_options[g] for g in free if g in active) for active in seen.values()), "", work
+            total += math.prod(self.n_options[g] for g in free if g in active)
+        return total
 
 
-def _assignments(sizes: list[int]) -> Iterable[tuple[int, ...]]:
-    if not sizes:
-        yield ()
-        return
-    for rest in _assignments(sizes[1:]):
-        for v in range(sizes[0]):
-            yield (v, *rest)
+class _Unassigned(Exception):
+    def __init__(self, gene: int):
+        self.gene = gene
+
+
+class _Partial:
+    """A genome whose controlling genes are read only once assigned; the other genes do not change activity."""
+
+    def __init__(self, n: int, controllers: frozenset[int], assigned: dict[int, int]):
+        self.n, self.controllers, self.assigned = n, controllers, assigned
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, g: int) -> int:
+        if g in self.assigned:
+            return self.assigned[g]
+        if g in self.controllers:
+            raise _Unassigned(g)
+        return 0
+
+
+class _Budget:
+    def __init__(self, limit: int):
+        self.limit, self.used = limit, 0
+
+    def spend(self) -> bool:
+        self.used += 1
+        return self.used <= self.limit
 
 
 def active_keys(activity: Activity, keys: Iterable[str]) -> list[str]:
