@@ -1,9 +1,11 @@
 """Inactive genes and the number of distinct architectures of a compiled space.
 
-A genome's network is what computing its results evaluates. Evaluating lazily from each network's results, exactly
-as the builder's specialiser resolves the IR (`builder._Specialiser`) but only on demand, a layer is **active** when
-that evaluation applies it, and a gene is **active** when the evaluation reads it: a slot whose layers it applies,
-a `when` condition or `pick` it decides, or an active layer whose weights or arguments it sizes. Every other gene
+A genome's network is what computing its results needs. Evaluating lazily from each network's results, as the
+builder's specialiser resolves the IR (`builder._Specialiser`) but only on demand, a layer is **active** when a
+result uses its output, and a gene is **active** when that evaluation reads it: a slot whose layers it applies or
+whose `none` option decides a tensor's presence, a `when` condition or `pick` it decides, or an active layer whose
+weights or arguments it sizes. (The builder still creates and runs every layer a genome's slots select, so the
+state dict keeps its keys; inactive layers simply do not reach an output.) Every other gene
 is **inactive**: changing it changes no layer the results depend on, so two genomes that differ only in inactive
 genes build the same network (the same active layers, applied in the same way).
 
@@ -104,6 +106,11 @@ class _Index:
 # ---- one genome: the lazy specialiser ---------------------------------------------------------------------------------
 
 class _Lazy:
+    """The builder's resolution of the IR, on demand from the results, in two modes: `presence` asks only whether
+    a tensor exists (the conditions, slot choices and picks that decide it), `value` computes it (applies its
+    layers). A tensor whose value no result uses, e.g. the first operand of `a ?? b` when `a` is absent, or a block
+    past a unit's depth, applies no layer here."""
+
     def __init__(self, index: _Index, genome: Sequence[int]):
         self.ix, self.genome = index, genome
         self.genes: set[int] = set()
@@ -112,44 +119,71 @@ class _Lazy:
     def run(self) -> Activity:
         for net in self.ix.a["networks"]:
             self.defs = dict((var, e) for var, e in net["stmts"])
-            self.memo: dict[str, bool] = {name: True for name in net["inputs"]}
+            self.inputs = set(net["inputs"])
+            self.memo: dict[str, bool] = {}
+            self.valued: set[str] = set()
             result = net["result"]
             for item in result["items"] if result.get("t") == "tuple" else [result]:
-                self.expr(item)
+                if self.presence(item):
+                    self.value(item)
         return Activity(frozenset(self.genes), frozenset(self.paths))
 
     def read(self, g: int) -> int:
         self.genes.add(g)
         return self.genome[g]
 
-    def var(self, name: str) -> bool:
+    def var_presence(self, name: str) -> bool:
+        if name in self.inputs:
+            return True
         if name not in self.memo:
-            self.memo[name] = self.expr(self.defs[name])
+            self.memo[name] = self.presence(self.defs[name])
         return self.memo[name]
 
-    def expr(self, e: dict) -> bool:
-        """Evaluate `e` as the builder does; the result is whether the tensor is present."""
+    def presence(self, e: dict) -> bool:
         t = e["t"]
         if t == "var":
-            return self.var(e["name"])
+            return self.var_presence(e["name"])
         if t == "absent":
             return False
         if t == "apply":
-            return self.expr(e["x"]) and self.layer(e["layer"])
+            return self.presence(e["x"]) and self.layer_presence(e["layer"])
         if t in ("sum", "add", "cat"):
-            return any([self.expr(i) for i in e["items"]])  # a list: every term is evaluated
+            return any(self.presence(i) for i in e["items"])
         if t == "mul":
-            a, b = self.expr(e["items"][0]), self.expr(e["items"][1])
-            return a and b
+            return self.presence(e["items"][0]) and self.presence(e["items"][1])
         if t == "pick":
-            return self.expr(e["choices"][self.read(e["gene"])])
+            return self.presence(e["choices"][self.read(e["gene"])])
         if t == "otherwise":
-            return self.expr(e["a"]) or self.expr(e["b"])
+            return self.presence(e["a"]) or self.presence(e["b"])
         if t == "when":
             if self.cond(e["cond"]):
-                return self.expr(e["then"])
-            return self.expr(e["else"]) if e["else"] is not None else False
+                return self.presence(e["then"])
+            return self.presence(e["else"]) if e["else"] is not None else False
         raise ValueError(f"unknown IR node {t!r}")
+
+    def value(self, e: dict) -> None:
+        """Compute `e`, which is present for this genome."""
+        t = e["t"]
+        if t == "var":
+            if e["name"] not in self.inputs and e["name"] not in self.valued:
+                self.valued.add(e["name"])
+                self.value(self.defs[e["name"]])
+        elif t == "apply":
+            self.value(e["x"])
+            self.layer_value(e["layer"])
+        elif t in ("sum", "add", "cat"):
+            for i in e["items"]:
+                if self.presence(i):
+                    self.value(i)
+        elif t == "mul":
+            self.value(e["items"][0])
+            self.value(e["items"][1])
+        elif t == "pick":
+            self.value(e["choices"][self.read(e["gene"])])
+        elif t == "otherwise":
+            self.value(e["a"] if self.presence(e["a"]) else e["b"])
+        elif t == "when":
+            self.value(e["then"] if self.cond(e["cond"]) else e["else"])
 
     def cond(self, c: dict) -> bool:
         t = c["t"]
@@ -158,7 +192,7 @@ class _Lazy:
         if t == "const":
             return bool(c["value"])
         if t == "present":
-            return self.var(c["var"])
+            return self.var_presence(c["var"])
         if t == "and":
             return self.cond(c["a"]) and self.cond(c["b"])
         if t == "or":
@@ -167,26 +201,32 @@ class _Lazy:
             return not self.cond(c["a"])
         raise ValueError(f"unknown condition {t!r}")
 
-    def layer(self, l: dict) -> bool:
+    def layer_presence(self, l: dict) -> bool:
+        t = l["t"]
+        if t in ("op", "identity", "residual"):
+            return True
+        if t == "none":
+            return False
+        if t == "seq":
+            return all(self.layer_presence(item) for item in l["items"])  # stops at the first absent output
+        if t == "slot":
+            return self.layer_presence(self.ix.slot_layers(l)[self.read(l["gene"])])
+        raise ValueError(f"unknown layer node {t!r}")
+
+    def layer_value(self, l: dict) -> None:
         t = l["t"]
         if t == "op":
             self.paths.add(l["path"])
             for gene, option, reads in self.ix.entries.get(l["path"], ()):
                 if gene is None or self.genome[gene] == option:
                     self.genes |= reads
-            return True
-        if t == "seq":
-            return all(self.layer(item) for item in l["items"])  # stops at the first absent output
-        if t == "identity":
-            return True
-        if t == "none":
-            return False
-        if t == "slot":
-            return self.layer(self.ix.slot_layers(l)[self.read(l["gene"])])
-        if t == "residual":
-            self.layer(l["body"])
-            return True
-        raise ValueError(f"unknown layer node {t!r}")
+        elif t == "seq":
+            for item in l["items"]:
+                self.layer_value(item)
+        elif t == "slot":
+            self.layer_value(self.ix.slot_layers(l)[self.read(l["gene"])])
+        elif t == "residual":
+            self.layer_value(l["body"])
 
 
 # ---- all genomes at once: activity conditions ------------------------------------------------------------------------
@@ -267,13 +307,17 @@ class _Conditions:
             self.pres: dict[str, Cond] = {name: TRUE for name in net["inputs"]}
             for var, e in net["stmts"]:
                 self.pres[var] = self.present(e)
-            self.demand: dict[str, Cond] = {}
+            self.vdemand: dict[str, Cond] = {}
+            self.pdemand: dict[str, Cond] = {}
             result = net["result"]
             for item in result["items"] if result.get("t") == "tuple" else [result]:
-                self.visit(item, TRUE)
+                self.visit_presence(item, TRUE)
+                self.visit_value(item, self.present(item))
             for var, e in reversed(net["stmts"]):  # a node is used only below its statement
-                if var in self.demand:
-                    self.visit(e, self.demand[var])
+                if var in self.vdemand:
+                    self.visit_value(e, self.vdemand[var])
+                if var in self.pdemand:
+                    self.visit_presence(e, self.pdemand[var])
         return self.active
 
     def read(self, g: int, d: Cond) -> None:
@@ -343,32 +387,71 @@ class _Conditions:
             return al.not_(self.cond(c["a"]))
         raise ValueError(f"unknown condition {t!r}")
 
-    # demand: `visit(e, d)` records what evaluating `e` reads in the genomes `d`
-    def visit(self, e: dict, d: Cond) -> None:
+    # demand: `visit_*(e, d)` records what `_Lazy`'s evaluation of `e` reads in the genomes `d`
+    def _demand(self, table: dict[str, Cond], name: str, d: Cond) -> None:
+        table[name] = self.al.or_(table.get(name, FALSE), d)
+
+    def visit_presence(self, e: dict, d: Cond) -> None:
         if d.false:
             return
         t, al = e["t"], self.al
         if t == "var":
-            self.demand[e["name"]] = al.or_(self.demand.get(e["name"], FALSE), d)
+            self._demand(self.pdemand, e["name"], d)
         elif t == "apply":
-            self.visit(e["x"], d)
-            self.visit_layer(e["layer"], al.and_(d, self.present(e["x"])))
-        elif t in ("sum", "add", "cat", "mul"):
+            self.visit_presence(e["x"], d)
+            self.visit_layer_presence(e["layer"], al.and_(d, self.present(e["x"])))
+        elif t in ("sum", "add", "cat"):  # `any`: a term is asked only while the earlier ones are absent
             for i in e["items"]:
-                self.visit(i, d)
+                self.visit_presence(i, d)
+                d = al.and_(d, al.not_(self.present(i)))
+        elif t == "mul":
+            self.visit_presence(e["items"][0], d)
+            self.visit_presence(e["items"][1], al.and_(d, self.present(e["items"][0])))
         elif t == "pick":
             self.read(e["gene"], d)
             for i, ch in enumerate(e["choices"]):
-                self.visit(ch, al.and_(d, al.gene(e["gene"], [i])))
+                self.visit_presence(ch, al.and_(d, al.gene(e["gene"], [i])))
         elif t == "otherwise":
-            self.visit(e["a"], d)
-            self.visit(e["b"], al.and_(d, al.not_(self.present(e["a"]))))
+            self.visit_presence(e["a"], d)
+            self.visit_presence(e["b"], al.and_(d, al.not_(self.present(e["a"]))))
         elif t == "when":
             self.visit_cond(e["cond"], d)
             c = self.cond(e["cond"])
-            self.visit(e["then"], al.and_(d, c))
+            self.visit_presence(e["then"], al.and_(d, c))
             if e["else"] is not None:
-                self.visit(e["else"], al.and_(d, al.not_(c)))
+                self.visit_presence(e["else"], al.and_(d, al.not_(c)))
+
+    def visit_value(self, e: dict, d: Cond) -> None:
+        if d.false:
+            return
+        t, al = e["t"], self.al
+        if t == "var":
+            self._demand(self.vdemand, e["name"], d)
+        elif t == "apply":
+            self.visit_value(e["x"], d)
+            self.visit_layer_value(e["layer"], d)
+        elif t in ("sum", "add", "cat"):
+            for i in e["items"]:
+                self.visit_presence(i, d)
+                self.visit_value(i, al.and_(d, self.present(i)))
+        elif t == "mul":
+            for i in e["items"]:
+                self.visit_value(i, d)
+        elif t == "pick":
+            self.read(e["gene"], d)
+            for i, ch in enumerate(e["choices"]):
+                self.visit_value(ch, al.and_(d, al.gene(e["gene"], [i])))
+        elif t == "otherwise":
+            self.visit_presence(e["a"], d)
+            here = self.present(e["a"])
+            self.visit_value(e["a"], al.and_(d, here))
+            self.visit_value(e["b"], al.and_(d, al.not_(here)))
+        elif t == "when":
+            self.visit_cond(e["cond"], d)
+            c = self.cond(e["cond"])
+            self.visit_value(e["then"], al.and_(d, c))
+            if e["else"] is not None:
+                self.visit_value(e["else"], al.and_(d, al.not_(c)))
 
     def visit_cond(self, c: dict, d: Cond) -> None:
         if d.false:
@@ -377,7 +460,7 @@ class _Conditions:
         if t == "gene_in":
             self.read(c["gene"], d)
         elif t == "present":
-            self.visit({"t": "var", "name": c["var"]}, d)
+            self._demand(self.pdemand, c["var"], d)
         elif t == "and":  # short-circuit, as the builder: `b` is read only where `a` holds
             self.visit_cond(c["a"], d)
             self.visit_cond(c["b"], al.and_(d, self.cond(c["a"])))
@@ -387,7 +470,19 @@ class _Conditions:
         elif t == "not":
             self.visit_cond(c["a"], d)
 
-    def visit_layer(self, l: dict, d: Cond) -> None:
+    def visit_layer_presence(self, l: dict, d: Cond) -> None:
+        if d.false:
+            return
+        if l["t"] == "seq":
+            for item in l["items"]:
+                self.visit_layer_presence(item, d)
+                d = self.al.and_(d, self.layer_present(item))
+        elif l["t"] == "slot":
+            self.read(l["gene"], d)
+            for i, opt in enumerate(self.ix.slot_layers(l)):
+                self.visit_layer_presence(opt, self.al.and_(d, self.al.gene(l["gene"], [i])))
+
+    def visit_layer_value(self, l: dict, d: Cond) -> None:
         if d.false:
             return
         t, al = l["t"], self.al
@@ -398,14 +493,13 @@ class _Conditions:
                     self.read(g, where)
         elif t == "seq":
             for item in l["items"]:
-                self.visit_layer(item, d)
-                d = al.and_(d, self.layer_present(item))
+                self.visit_layer_value(item, d)
         elif t == "slot":
             self.read(l["gene"], d)
             for i, opt in enumerate(self.ix.slot_layers(l)):
-                self.visit_layer(opt, al.and_(d, al.gene(l["gene"], [i])))
+                self.visit_layer_value(opt, al.and_(d, al.gene(l["gene"], [i])))
         elif t == "residual":
-            self.visit_layer(l["body"], d)
+            self.visit_layer_value(l["body"], d)
 
 
 # ---- counting --------------------------------------------------------------------------------------------------------

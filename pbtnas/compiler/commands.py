@@ -106,7 +106,7 @@ def compile_cmd(
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(target.suffix + ".tmp")
         # the distinct count is derived data: it rides in the written artifact, outside the schema hash
-        tmp.write_text(json.dumps({**space.artifact, "architectures": _architectures_entry(space)},
+        tmp.write_text(json.dumps({**space.artifact, **_architectures_entry(space)},
                                   separators=(",", ":")))
         tmp.replace(target)
     except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
