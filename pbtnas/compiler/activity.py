@@ -30,6 +30,7 @@ number.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -37,7 +38,7 @@ from typing import Any, Iterable, Sequence
 from pbtnas.compiler.guards import Alt, Cube, simplify
 from pbtnas.layers.dims import Dim
 
-MAX_CUBES = 64  # a DNF larger than this keeps only the genes it mentions
+MAX_CUBES = 16  # a DNF larger than this keeps only the genes it mentions
 DEFAULT_LIMIT = 20_000  # joint assignments of one component's controlling genes that are always explored
 TRY_BUDGET = 1_000  # evaluations tried on a component with more assignments than the limit (most are inactive)
 
@@ -148,7 +149,7 @@ class _Lazy:
         if t == "apply":
             return self.presence(e["x"]) and self.layer_presence(e["layer"])
         if t in ("sum", "add", "cat"):
-            return any(self.presence(i) for i in e["items"])
+            return any([self.presence(i) for i in e["items"]])  # every term is asked: the reads are symmetric
         if t == "mul":
             return self.presence(e["items"][0]) and self.presence(e["items"][1])
         if t == "pick":
@@ -294,6 +295,32 @@ class _Algebra:
         return out
 
 
+MAX_TABLE = 4096  # truth-table rows a condition's support is minimised over
+
+
+def _exact_support(c: Cond, n_options: list[int]) -> Cond:
+    """Drop the genes a DNF mentions but does not depend on (`a=1 and b=1 or a=0 or b=0` is every genome): the
+    pairwise merging of `simplify` misses such tautologies, and every gene left in the support joins components."""
+    if c.cubes is None or not c.support:
+        return c
+    genes = sorted(c.support)
+    if math.prod(n_options[g] for g in genes) > MAX_TABLE:
+        return c
+    table = {}
+    for row in itertools.product(*(range(n_options[g]) for g in genes)):
+        at = dict(zip(genes, row))
+        table[row] = any(all(at[g] in allowed for g, allowed in cube.items) for cube in c.cubes)
+    needed = set()
+    for k, g in enumerate(genes):
+        for row, value in table.items():
+            if any(table[row[:k] + (v,) + row[k + 1:]] != value for v in range(n_options[g])):
+                needed.add(g)
+                break
+    if all(table.values()):
+        return TRUE
+    return Cond(None, frozenset(needed)) if needed != c.support else c
+
+
 class _Conditions:
     """The demand-driven walk of `_Lazy`, over every genome at once: when each gene is read."""
 
@@ -400,10 +427,9 @@ class _Conditions:
         elif t == "apply":
             self.visit_presence(e["x"], d)
             self.visit_layer_presence(e["layer"], al.and_(d, self.present(e["x"])))
-        elif t in ("sum", "add", "cat"):  # `any`: a term is asked only while the earlier ones are absent
+        elif t in ("sum", "add", "cat"):
             for i in e["items"]:
                 self.visit_presence(i, d)
-                d = al.and_(d, al.not_(self.present(i)))
         elif t == "mul":
             self.visit_presence(e["items"][0], d)
             self.visit_presence(e["items"][1], al.and_(d, self.present(e["items"][0])))
@@ -519,7 +545,8 @@ class ActivityModel:
         """Per gene, the genomes in which it is active (FALSE for a gene no genome reads)."""
         if self._conditions is None:
             found = _Conditions(self.index).run()
-            self._conditions = {g: found.get(g, FALSE) for g in range(len(self.n_options))}
+            self._conditions = {g: _exact_support(found.get(g, FALSE), self.n_options)
+                                for g in range(len(self.n_options))}
         return self._conditions
 
     def count(self, limit: int = DEFAULT_LIMIT) -> ArchitectureCount:
