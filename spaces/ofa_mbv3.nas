@@ -14,8 +14,10 @@
 # Widths are constants: a width multiplier m is `--set` of make_divisible(c * m, 8) for each of them; they must be
 # multiples of 8 (so that the reference's make_divisible(C * e, 8) is C * e) and the widths of consecutive units
 # must differ (the reference adds a shortcut wherever a block keeps its width at stride 1).
-# The classify task's 8x8 grey digits at a small width:
-#   pbtnas search --task classify --space spaces/ofa_mbv3.nas --set in_channels=1 --set resolution=8 ...
+# The classify task's 8x8 grey digits at a small width (the stem and units 1 and 2 halve 8 to 1):
+#   pbtnas search --task classify --space spaces/ofa_mbv3.nas --set in_channels=1 --set resolution=8 \
+#     --set s3=1 --set s5=1 --set classes=10 --set first=8 --set w1=8 --set w2=16 --set w3=24 --set w4=32 \
+#     --set w5=40 --set final=48 --set last=64
 
 space ofa_mbv3
 
@@ -31,6 +33,11 @@ const w5 = 160
 const final = 960        # the 1x1 expansion before the pool
 const last = 1280        # the feature mix after it
 const dropout_rate = 0.1
+const s1 = 2             # the units' strides (the stem's is 2): an input smaller than 32 sets some to 1
+const s2 = 2
+const s3 = 2
+const s4 = 1
+const s5 = 2
 
 # An inverted bottleneck: 1x1 expansion to Ci * e, depthwise k x k (the unit's stride in its first block), SE when
 # the unit has it, 1x1 projection. SE squeezes Ci * e channels to the reference's make_divisible(Ci * e // 4, 8):
@@ -67,11 +74,11 @@ network classifier(x: [in_channels, resolution, resolution]) -> [classes] {
   b0 = stem >> conv(first, k=3, pad=1, groups=first, bias=off) >> batchnorm >> relu
             >> conv(first, k=1, bias=off) >> batchnorm
   r0 = stem + b0
-  u1 = Unit(x=r0, C=w1, s=2, act=relu, se=0)
-  u2 = Unit(x=u1, C=w2, s=2, act=relu, se=1)
-  u3 = Unit(x=u2, C=w3, s=2, act=hardswish, se=0)
-  u4 = Unit(x=u3, C=w4, s=1, act=hardswish, se=1)
-  u5 = Unit(x=u4, C=w5, s=2, act=hardswish, se=1)
+  u1 = Unit(x=r0, C=w1, s=s1, act=relu, se=0)
+  u2 = Unit(x=u1, C=w2, s=s2, act=relu, se=1)
+  u3 = Unit(x=u2, C=w3, s=s3, act=hardswish, se=0)
+  u4 = Unit(x=u3, C=w4, s=s4, act=hardswish, se=1)
+  u5 = Unit(x=u4, C=w5, s=s5, act=hardswish, se=1)
   return u5 >> conv(final, k=1, bias=off) >> batchnorm >> hardswish >> global_avg_pool
             >> linear(last, bias=off) >> hardswish >> dropout(dropout_rate) >> linear(classes)
 }
