@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pbtnas.compiler.activity import active_keys
@@ -243,7 +244,7 @@ def ops_cmd(plugins: Optional[list[str]] = PluginOption) -> None:
     table.add_column("description")
     for name in op_names():
         spec = get_op(name)
-        table.add_row(signature(spec), spec.doc)
+        table.add_row(escape(signature(spec)), escape(spec.doc))  # docs hold `[start, end)`, not markup
     table.add_row("none", "no tensor: the edge is left out of its node's sum")
     table.add_row("identity", "the input unchanged")
     table.add_row("residual(layer)", "x + layer(x)")

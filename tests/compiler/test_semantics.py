@@ -307,6 +307,7 @@ def test_cli_ops_lists_the_library():
     assert result.exit_code == 0
     for name in ("conv(out", "linear(out", "upsample", "residual", "none"):
         assert name in result.stdout
+    assert "[F] -> [out]" in result.stdout  # a doc's brackets are text, not rich markup (it ate `[F]`)
 
 
 def test_diagnostic_error_for_missing_file():
