@@ -107,10 +107,13 @@ class _Index:
 # ---- one genome: the lazy specialiser ---------------------------------------------------------------------------------
 
 class _Lazy:
-    """The builder's resolution of the IR, on demand from the results, in two modes: `presence` asks only whether
-    a tensor exists (the conditions, slot choices and picks that decide it), `value` computes it (applies its
-    layers). A tensor whose value no result uses, e.g. the first operand of `a ?? b` when `a` is absent, or a block
-    past a unit's depth, applies no layer here."""
+    """The builder's resolution of the IR, on demand from the results, in two modes: asking whether a tensor
+    exists (the conditions, slot choices and picks that decide it) and computing it (applying its layers). A tensor
+    whose value no result uses, e.g. the first operand of `a ?? b` when `a` is absent, or a block past a unit's
+    depth, applies no layer here.
+
+    The demand is propagated statement by statement, backwards (a node is used only below its statement), so a
+    network of 10,000 unrolled cells needs no deep recursion: presence is computed forwards first, without reads."""
 
     def __init__(self, index: _Index, genome: Sequence[int]):
         self.ix, self.genome = index, genome
@@ -119,62 +122,120 @@ class _Lazy:
 
     def run(self) -> Activity:
         for net in self.ix.a["networks"]:
-            self.defs = dict((var, e) for var, e in net["stmts"])
-            self.inputs = set(net["inputs"])
-            self.memo: dict[str, bool] = {}
-            self.valued: set[str] = set()
+            self.pres: dict[str, bool] = {name: True for name in net["inputs"]}
+            for var, e in net["stmts"]:
+                self.pres[var] = self.p(e)
+            self.vdemand: set[str] = set()
+            self.pdemand: set[str] = set()
             result = net["result"]
             for item in result["items"] if result.get("t") == "tuple" else [result]:
-                if self.presence(item):
+                self.presence(item)
+                if self.p(item):
                     self.value(item)
+            for var, e in reversed(net["stmts"]):
+                if var in self.vdemand:
+                    self.value(e)
+                if var in self.pdemand:
+                    self.presence(e)
         return Activity(frozenset(self.genes), frozenset(self.paths))
 
     def read(self, g: int) -> int:
         self.genes.add(g)
+        require = getattr(self.genome, "require", None)
+        if require is not None:
+            require(g)
         return self.genome[g]
 
-    def var_presence(self, name: str) -> bool:
-        if name in self.inputs:
-            return True
-        if name not in self.memo:
-            self.memo[name] = self.presence(self.defs[name])
-        return self.memo[name]
-
-    def presence(self, e: dict) -> bool:
+    # what the genome computes, without recording reads
+    def p(self, e: dict) -> bool:
         t = e["t"]
         if t == "var":
-            return self.var_presence(e["name"])
+            return self.pres[e["name"]]
         if t == "absent":
             return False
         if t == "apply":
-            return self.presence(e["x"]) and self.layer_presence(e["layer"])
+            return self.p(e["x"]) and self.lp(e["layer"])
         if t in ("sum", "add", "cat"):
-            return any([self.presence(i) for i in e["items"]])  # every term is asked: the reads are symmetric
+            return any(self.p(i) for i in e["items"])
         if t == "mul":
-            return self.presence(e["items"][0]) and self.presence(e["items"][1])
+            return self.p(e["items"][0]) and self.p(e["items"][1])
         if t == "pick":
-            return self.presence(e["choices"][self.read(e["gene"])])
+            return self.p(e["choices"][self.genome[e["gene"]]])
         if t == "otherwise":
-            return self.presence(e["a"]) or self.presence(e["b"])
+            return self.p(e["a"]) or self.p(e["b"])
         if t == "when":
-            if self.cond(e["cond"]):
-                return self.presence(e["then"])
-            return self.presence(e["else"]) if e["else"] is not None else False
+            branch = e["then"] if self.c(e["cond"]) else e["else"]
+            return branch is not None and self.p(branch)
         raise ValueError(f"unknown IR node {t!r}")
+
+    def c(self, c: dict) -> bool:
+        t = c["t"]
+        if t == "gene_in":
+            return self.genome[c["gene"]] in c["options"]
+        if t == "const":
+            return bool(c["value"])
+        if t == "present":
+            return self.pres[c["var"]]
+        if t == "and":
+            return self.c(c["a"]) and self.c(c["b"])
+        if t == "or":
+            return self.c(c["a"]) or self.c(c["b"])
+        if t == "not":
+            return not self.c(c["a"])
+        raise ValueError(f"unknown condition {t!r}")
+
+    def lp(self, l: dict) -> bool:
+        t = l["t"]
+        if t in ("op", "identity", "residual"):
+            return True
+        if t == "none":
+            return False
+        if t == "seq":
+            return all(self.lp(item) for item in l["items"])
+        if t == "slot":
+            return self.lp(self.ix.slot_layers(l)[self.genome[l["gene"]]])
+        raise ValueError(f"unknown layer node {t!r}")
+
+    # what asking for a tensor's presence, or computing it, reads
+    def presence(self, e: dict) -> None:
+        t = e["t"]
+        if t == "var":
+            self.pdemand.add(e["name"])
+        elif t == "apply":
+            self.presence(e["x"])
+            if self.p(e["x"]):
+                self.layer_presence(e["layer"])
+        elif t in ("sum", "add", "cat"):  # every term is asked: the reads are symmetric
+            for i in e["items"]:
+                self.presence(i)
+        elif t == "mul":
+            self.presence(e["items"][0])
+            if self.p(e["items"][0]):
+                self.presence(e["items"][1])
+        elif t == "pick":
+            self.presence(e["choices"][self.read(e["gene"])])
+        elif t == "otherwise":
+            self.presence(e["a"])
+            if not self.p(e["a"]):
+                self.presence(e["b"])
+        elif t == "when":
+            self.cond(e["cond"])
+            branch = e["then"] if self.c(e["cond"]) else e["else"]
+            if branch is not None:
+                self.presence(branch)
 
     def value(self, e: dict) -> None:
         """Compute `e`, which is present for this genome."""
         t = e["t"]
         if t == "var":
-            if e["name"] not in self.inputs and e["name"] not in self.valued:
-                self.valued.add(e["name"])
-                self.value(self.defs[e["name"]])
+            self.vdemand.add(e["name"])
         elif t == "apply":
             self.value(e["x"])
             self.layer_value(e["layer"])
         elif t in ("sum", "add", "cat"):
             for i in e["items"]:
-                if self.presence(i):
+                self.presence(i)
+                if self.p(i):
                     self.value(i)
         elif t == "mul":
             self.value(e["items"][0])
@@ -182,37 +243,37 @@ class _Lazy:
         elif t == "pick":
             self.value(e["choices"][self.read(e["gene"])])
         elif t == "otherwise":
-            self.value(e["a"] if self.presence(e["a"]) else e["b"])
+            self.presence(e["a"])
+            self.value(e["a"] if self.p(e["a"]) else e["b"])
         elif t == "when":
-            self.value(e["then"] if self.cond(e["cond"]) else e["else"])
+            self.cond(e["cond"])
+            self.value(e["then"] if self.c(e["cond"]) else e["else"])
 
-    def cond(self, c: dict) -> bool:
+    def cond(self, c: dict) -> None:
         t = c["t"]
         if t == "gene_in":
-            return self.read(c["gene"]) in c["options"]
-        if t == "const":
-            return bool(c["value"])
-        if t == "present":
-            return self.var_presence(c["var"])
-        if t == "and":
-            return self.cond(c["a"]) and self.cond(c["b"])
-        if t == "or":
-            return self.cond(c["a"]) or self.cond(c["b"])
-        if t == "not":
-            return not self.cond(c["a"])
-        raise ValueError(f"unknown condition {t!r}")
+            self.read(c["gene"])
+        elif t == "present":
+            self.pdemand.add(c["var"])
+        elif t == "and":  # short-circuit, as the builder
+            self.cond(c["a"])
+            if self.c(c["a"]):
+                self.cond(c["b"])
+        elif t == "or":
+            self.cond(c["a"])
+            if not self.c(c["a"]):
+                self.cond(c["b"])
+        elif t == "not":
+            self.cond(c["a"])
 
-    def layer_presence(self, l: dict) -> bool:
-        t = l["t"]
-        if t in ("op", "identity", "residual"):
-            return True
-        if t == "none":
-            return False
-        if t == "seq":
-            return all(self.layer_presence(item) for item in l["items"])  # stops at the first absent output
-        if t == "slot":
-            return self.layer_presence(self.ix.slot_layers(l)[self.read(l["gene"])])
-        raise ValueError(f"unknown layer node {t!r}")
+    def layer_presence(self, l: dict) -> None:
+        if l["t"] == "seq":
+            for item in l["items"]:
+                self.layer_presence(item)
+                if not self.lp(item):  # the builder stops at the first absent output
+                    break
+        elif l["t"] == "slot":
+            self.layer_presence(self.ix.slot_layers(l)[self.read(l["gene"])])
 
     def layer_value(self, l: dict) -> None:
         t = l["t"]
@@ -582,9 +643,10 @@ class ActivityModel:
                 names = [self.index.a["genes"][c]["name"] for c in sorted(controllers)]
                 shown = ", ".join(f"`{x}`" for x in names[:4]) + (f" and {len(names) - 4} more"
                                                                    if len(names) > 4 else "")
+                why = (f"{assignments:,} joint choices, over the limit of {limit:,}" if assignments > limit
+                       else "their choices do not decide it consistently")
                 return ArchitectureCount(None, f"the activity of {len(members)} genes depends jointly on "
-                                               f"{len(names)} genes ({shown}): {assignments:,} joint choices, over "
-                                               f"the limit of {limit:,}", len(groups), used)
+                                               f"{len(names)} genes ({shown}): {why}", len(groups), used)
             total *= part
         return ArchitectureCount(total, "", len(groups), used)
 
@@ -594,7 +656,7 @@ class ActivityModel:
         distinct projection of the controllers, and the component's count is the sum over leaves of the product
         of its other active genes' option counts."""
         free = [g for g in members if g not in controllers]
-        total = 0
+        leaves: dict[tuple, frozenset[int]] = {}
         stack: list[dict[int, int]] = [{}]
         while stack:
             assigned = stack.pop()
@@ -605,8 +667,10 @@ class ActivityModel:
             except _Unassigned as need:
                 stack.extend({**assigned, need.gene: v} for v in range(self.n_options[need.gene]))
                 continue
-            total += math.prod(self.n_options[g] for g in free if g in active)
-        return total
+            key = tuple(sorted((g, v) for g, v in assigned.items() if g in active))
+            if leaves.setdefault(key, active & frozenset(members)) != active & frozenset(members):
+                return None  # cannot happen when every decision reads its gene; never count a guess
+        return sum(math.prod(self.n_options[g] for g in free if g in active) for active in leaves.values())
 
 
 class _Unassigned(Exception):
@@ -623,12 +687,14 @@ class _Partial:
     def __len__(self) -> int:
         return self.n
 
-    def __getitem__(self, g: int) -> int:
-        if g in self.assigned:
-            return self.assigned[g]
-        if g in self.controllers:
+    def require(self, g: int) -> None:
+        """Reading a controller decides it: branch here. (A value merely looked at is 0 until then: every
+        decision that depends on a gene also reads it, so a finished run has read what it used.)"""
+        if g in self.controllers and g not in self.assigned:
             raise _Unassigned(g)
-        return 0
+
+    def __getitem__(self, g: int) -> int:
+        return self.assigned.get(g, 0)
 
 
 class _Budget:
