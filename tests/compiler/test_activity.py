@@ -236,6 +236,11 @@ def test_compile_and_check_print_genomes_and_distinct_architectures(tmp_path) ->
 
     artifact = json.loads(out.read_text())
     assert artifact["architectures"] == "14"
+    from pbtnas.compiler.space import CompiledSpace
+
+    reloaded = CompiledSpace.from_json(out.read_text())  # the added fields do not disturb loading
+    assert reloaded.schema_hash == compile_text(DEPTH).schema_hash
+    assert reloaded.architectures().value == 14
     result = runner.invoke(app, ["compile", str(nas), "--out", str(out), "--format", "json"])
     assert json.loads(result.output)["architectures"] == "14"
     check = runner.invoke(app, ["check", str(nas)])
