@@ -5,8 +5,7 @@ builder's specialiser resolves the IR (`builder._Specialiser`) but only on deman
 result uses its output, and a gene is **active** when that evaluation reads it: a slot whose layers it applies or
 whose `none` option decides a tensor's presence, a `when` condition or `pick` it decides, or an active layer whose
 weights or arguments it sizes. (The builder still creates and runs every layer a genome's slots select, so the
-state dict keeps its keys; inactive layers simply do not reach an output.) Every other gene
-is **inactive**: changing it changes no layer the results depend on, so two genomes that differ only in inactive
+state dict keeps its keys; inactive layers simply do not reach an output.) Every other gene is **inactive**: changing it changes no layer the results depend on, so two genomes that differ only in inactive
 genes build the same network (the same active layers, applied in the same way).
 
 Which genes are active is a function of the active genes' values alone (the evaluation only reads active genes),
@@ -16,12 +15,15 @@ genes blanked). It is counted without enumerating the space:
 1. `_Conditions` derives, for every gene, the condition under which it is active: a DNF over genes, computed by the
    same demand-driven walk over the IR but symbolically (the `when` conditions, `pick` choices and slot options on
    the way, and the presence of tensors that `??` and absent inputs test). A DNF that grows past `MAX_CUBES` is
-   replaced by the set of genes it mentions, which is all the counting needs (a superset of what it depends on).
+   replaced by the set of genes it mentions, which is all the counting needs (a superset of what it depends on);
+   otherwise every operation on DNFs is exact, so the genes a condition mentions, minimised over its truth table,
+   are a superset of the genes the activity depends on. A smaller set would undercount: it must never be guessed.
 2. Genes are grouped into components: a gene and the genes its activity depends on are one component.
 3. In each component, only the controlling genes (those some activity depends on) are enumerated, and only as far
-   as they are active: the evaluation branches on a controller when it first reads it. Each leaf is one distinct
-   projection of the controllers and contributes the product of the option counts of the component's other active
-   genes. The components are independent, so the total is the product.
+   as they are active: the evaluation branches on a controller when it first reads it. Each leaf is a projection
+   of the controllers (leaves with the same projection are merged, and must activate the same genes) and
+   contributes the product of the option counts of the component's other active genes. The components are
+   independent, so the total is the product.
 
 A component whose controllers have more than `limit` joint assignments is explored for `TRY_BUDGET` evaluations
 only; if that does not finish, the result says so (`ArchitectureCount.value is None` and a reason), never a wrong
@@ -104,7 +106,7 @@ class _Index:
         return self.a["slots"][node.get("layers", str(node["gene"]))]
 
 
-# ---- one genome: the lazy specialiser ---------------------------------------------------------------------------------
+# ---- one genome: the lazy specialiser --------------------------------------------------------------------------------
 
 class _Lazy:
     """The builder's resolution of the IR, on demand from the results, in two modes: asking whether a tensor
