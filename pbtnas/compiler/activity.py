@@ -26,7 +26,7 @@ genes blanked). It is counted without enumerating the space:
    independent, so the total is the product.
 
 A component whose controllers have more than `limit` joint assignments is explored for `TRY_BUDGET` evaluations
-only; if that does not finish, the result says so (`ArchitectureCount.value is None` and a reason), never a wrong
+only (not at all past `TRY_FACTOR` times the limit); if that does not finish, the result says so (`ArchitectureCount.value is None` and a reason), never a wrong
 number.
 """
 
@@ -43,6 +43,7 @@ from pbtnas.layers.dims import Dim
 MAX_CUBES = 16  # a DNF larger than this keeps only the genes it mentions
 DEFAULT_LIMIT = 20_000  # joint assignments of one component's controlling genes that are always explored
 TRY_BUDGET = 1_000  # evaluations tried on a component with more assignments than the limit (most are inactive)
+TRY_FACTOR = 100  # ... if it has at most this many times the limit
 
 
 @dataclass(frozen=True)
@@ -638,7 +639,9 @@ class ActivityModel:
                 continue
             # a decision tree of at most `assignments` leaves has at most len(controllers) + 1 nodes per leaf
             assignments = math.prod(self.n_options[c] for c in controllers)
-            budget = _Budget(assignments * (len(controllers) + 1) if assignments <= limit else TRY_BUDGET)
+            # over the limit, a short try: most choices may be inactive; far over it, none at all
+            budget = _Budget(assignments * (len(controllers) + 1) if assignments <= limit
+                             else TRY_BUDGET if assignments <= TRY_FACTOR * limit else 0)
             part = self._component(members, controllers, budget)
             used += budget.used
             if part is None:
