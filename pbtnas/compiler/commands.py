@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pbtnas.compiler.activity import active_keys
 from pbtnas.compiler.builder import count_parameters, format_count
 from pbtnas.compiler.elaborate import signature
 from pbtnas.compiler.space import CompiledSpace, GenomeError, compile_space
@@ -105,14 +106,16 @@ def compile_cmd(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(space.to_json())
+        # the distinct count is derived data: it rides in the written artifact, outside the schema hash
+        tmp.write_text(json.dumps({**space.artifact, **_architectures_entry(space)},
+                                  separators=(",", ":")))
         tmp.replace(target)
     except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
         print(f"error: cannot write {target!r}: {err}", file=sys.stderr)
         raise typer.Exit(1)
     if fmt == "json":
         print(json.dumps({"space": space.name, "schema_hash": space.schema_hash, "genes": len(space.genes),
-                          "size": str(space.size), "artifact": str(target),
+                          "size": str(space.size), **_architectures_entry(space), "artifact": str(target),
                           "diagnostics": json.loads(render_json(space.warnings, space.source))["diagnostics"]}))
         return
     _warn(space)
@@ -120,11 +123,18 @@ def compile_cmd(
     console.print(_gene_table(space, f"space `{space.name}`  (schema {space.schema_hash})"))
     n_weighted = sum(g.owns_weights for g in space.genes)
     console.print(f"genes: {len(space.genes)} ({n_weighted} own weights)   networks: {', '.join(space.networks)}")
-    console.print(f"size: {space.size_text()}")
+    console.print(f"size: {space.size_text()} genomes")
+    console.print(f"distinct architectures: {space.architectures().text()}")
     for group in linked_groups(space):
         console.print("linked (their weights cannot be separated; mixing copies them together): "
                       + ", ".join(space.genes[i].name for i in group))
     console.print(f"artifact: {target}")
+
+
+def _architectures_entry(space: CompiledSpace) -> dict:
+    count = space.architectures()
+    return {"architectures": None if count.value is None else str(count.value),
+            "architectures_note": count.reason}
 
 
 def linked_groups(space: CompiledSpace) -> list[list[int]]:
@@ -145,7 +155,8 @@ def check_cmd(
         print(render_json(space.warnings, space.source))
         return
     _warn(space)
-    print(f"ok: {space_file}: {len(space.genes)} genes, size {space.size_text()}")
+    print(f"ok: {space_file}: {len(space.genes)} genes, size {space.size_text()}, "
+          f"distinct architectures {space.architectures().text()}")
 
 
 def sample_cmd(
@@ -197,17 +208,29 @@ def show_cmd(
         print(f"error: {err}", file=sys.stderr)
         raise typer.Exit(1)
     model = space.build(genome, seed=0)
+    activity = space.activity(genome)
     state = {k: v.numel() for k, v in model.named_parameters()}
+    active = set(active_keys(activity, state))
     table = Table(title=f"{space.name} genome {list(genome.values)}", title_justify="left")
     for col in ("#", "gene", "choice", "interface", "params"):
         table.add_column(col, overflow="fold")
     for g, v in zip(space.genes, genome.values):
-        n = sum(state[k] for k in space.owned_keys(g.index, state))
+        n = sum(state[k] for k in space.owned_keys(g.index, state) if k in active)
+        if g.index not in activity.genes:  # changing it changes nothing this genome's outputs depend on
+            table.add_row(str(g.index), g.name, f"{g.options[v]} (inactive)", g.shapes, "-")
+            continue
         table.add_row(str(g.index), g.name, g.options[v], g.shapes, format_count(n) if g.owns_weights else "-")
     console = Console()
     console.print(table)
+    inactive = len(space.genes) - len(activity.genes)
+    if inactive:
+        console.print(f"inactive genes: {inactive} of {len(space.genes)} (their layers are built but no output "
+                      "depends on them)")
     for net in space.networks:
-        console.print(f"{net}: {count_parameters(getattr(model, net)):,} parameters")
+        built = count_parameters(getattr(model, net))
+        used = sum(n for k, n in state.items() if k in active and k.startswith(net + "."))
+        extra = f" ({built:,} built, {built - used:,} in inactive layers)" if built != used else ""
+        console.print(f"{net}: {used:,} parameters{extra}")
 
 
 def ops_cmd(plugins: Optional[list[str]] = PluginOption) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from torch import nn
 
+from pbtnas.compiler.activity import Activity, ActivityModel, ArchitectureCount
 from pbtnas.compiler.builder import Builder
 from pbtnas.layers.dims import Dim
 from pbtnas.compiler.elaborate import Elaborator, GeneDef, Program
@@ -221,6 +222,8 @@ class CompiledSpace:
         self.networks: tuple[str, ...] = tuple(n["name"] for n in artifact["networks"])
         self._builder = Builder(artifact)
         self._by_name = {g.name: g for g in self.genes}
+        self._activity: ActivityModel | None = None
+        self._architectures: ArchitectureCount | None = None
 
     # -- size and layout ---------------------------------------------------------------------------------------------
     @property
@@ -231,6 +234,21 @@ class CompiledSpace:
         n = self.size
         exp = len(str(n)) - 1
         return f"{n:,} ≈ {n / 10 ** exp:.2f}e{exp}" if exp >= 3 else f"{n:,}"
+
+    def architectures(self) -> ArchitectureCount:
+        """The number of distinct networks: genomes that differ only in inactive genes count once (activity.py)."""
+        if self._architectures is None:
+            self._architectures = self._activity_model().count()
+        return self._architectures
+
+    def activity(self, genome: Genome | Sequence[int]) -> Activity:
+        """The genes a genome's network reads and the module paths of its active layers."""
+        return self._activity_model().of(self.validate(genome).values)
+
+    def _activity_model(self) -> ActivityModel:
+        if self._activity is None:
+            self._activity = ActivityModel(self.artifact)
+        return self._activity
 
     def gene(self, name: str) -> Gene:
         return self._by_name[name]
