@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from torch import nn
 
+from pbtnas.compiler import routing
 from pbtnas.compiler.builder import Builder
 from pbtnas.layers.dims import Dim
 from pbtnas.compiler.elaborate import Elaborator, GeneDef, Program
@@ -155,6 +156,17 @@ def _artifact(program: Program, module: ast.Module) -> dict:
     for m in modules:
         m["args"] = op_args.get((m["path"], m["option"]), {})
 
+    # routing.py: a layer under a branch of a pick condition exists for some picks only: its slot travels with the
+    # picks, and a fixed layer there is the picks' own
+    route_links, route_owned = routing.pick_links(
+        [{"stmts": _serialise_value(net.stmts), "result": _serialise_value(net.result)} for net in program.networks],
+        [{"name": g.name, "kind": g.kind} for g in genes])
+    for slot, pick in route_links:
+        links[slot].add(pick)
+        links[pick].add(slot)
+    for pick, prefix in route_owned:
+        if prefix not in owned[pick]:
+            owned[pick].append(prefix)
     # `linked` lists the whole group a gene travels with (links are transitive: a shares a layer with b, b with c).
     for start in list(links):
         group, frontier = {start}, [start]
