@@ -140,7 +140,8 @@ def _check_expr(expr, names: set[str], blocks: dict, report: Report) -> None:
         return
     if isinstance(expr, ast.Call):
         spec = get_op(expr.fn)
-        if spec is None and expr.fn not in _LANGUAGE_FUNCTIONS and expr.fn not in blocks:
+        # `a0(x)` applies the body's slot `a0`: a name of the body, not an op
+        if spec is None and expr.fn not in _LANGUAGE_FUNCTIONS and expr.fn not in blocks and expr.fn not in names:
             report("E0103", f"unknown op `{expr.fn}`", expr.fn_span,
                    hint=_suggest(expr.fn, op_names()) or "see `pbtnas ops` for the op library")
         params = list(spec.args) if spec is not None else []
