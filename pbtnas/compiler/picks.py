@@ -19,15 +19,20 @@ from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
 from pbtnas.dsl import ast
 from pbtnas.layers.dims import Dim
 
-if TYPE_CHECKING:
-    from pbtnas.compiler.elaborate import Elaborator, GeneDef, Scope
+from pbtnas.compiler.ir import POISON, GeneDef, PathCounter, Scope
+from pbtnas.compiler.messages import Reporter, suggest
+
+if TYPE_CHECKING:  # the passes import this module; types only
+    from pbtnas.compiler.genes import Genes
+    from pbtnas.compiler.static import StaticEvaluator
+    from pbtnas.compiler.tensors import TensorInference
 
 
 @dataclass
 class PickRef:
     """What a pick's name is bound to in its body, from its statement on."""
 
-    gene: "GeneDef"
+    gene: GeneDef
     k: int
     labels: list[str]              # the candidates, as the option names spell them
     combos: list[tuple[int, ...]]  # per option: the chosen candidates, in list order
@@ -40,47 +45,46 @@ def option_names(labels: list[str], k: int) -> tuple[list[tuple[int, ...]], list
     return combos, ["_".join(labels[i] for i in c) for c in combos]
 
 
-def _label(el: "Elaborator", expr: ast.Expr, scope: "Scope") -> str | None:
+def _label(static: "StaticEvaluator", report: Reporter, expr: ast.Expr, scope: Scope) -> str | None:
     """`s0` -> "s0"; `c[3]` (a node of a repetition) -> "c3"; anything else is not a candidate."""
     if isinstance(expr, ast.Name):
         return expr.id
     if isinstance(expr, ast.Index):
-        i = el._static(expr.index, scope)
+        i = static.evaluate(expr.index, scope)
         if isinstance(i, Dim) and i.is_const and i.value.denominator == 1:
             return f"{expr.base}{int(i.value)}"
         return None
-    el.error("E0105", "a pick candidate is a node name", expr.span, found="an expression",
-             hint="assign the expression to a node first (`n = x >> conv(...)`) and pick the node")
+    report.error("E0105", "a pick candidate is a node name", expr.span, found="an expression",
+                 hint="assign the expression to a node first (`n = x >> conv(...)`) and pick the node")
     return None
 
 
-def declare(el: "Elaborator", stmt: ast.Pick, scope: "Scope", pending: dict) -> None:
+def declare(genes: "Genes", tensors: "TensorInference", stmt: ast.Pick, scope: Scope, pending: dict) -> None:
     """Elaborate `pick NAME: k of [...]` where it stands: its gene takes its place in the genome here."""
-    from pbtnas.compiler.elaborate import _POISON, GeneDef, _Counter
-
-    scope.names[stmt.name] = _POISON  # until it is proven well-formed, its uses report nothing more
+    report = genes.report
+    scope.names[stmt.name] = POISON  # until it is proven well-formed, its uses report nothing more
     labels: list[str] = []
     ok = True
     for cand in stmt.candidates:
-        label = _label(el, cand, scope)
+        label = _label(genes.static, report, cand, scope)
         if label is None:
             ok = False
             continue
         if label in labels:
-            el.error("E0102", f"candidate `{label}` is listed twice in pick `{stmt.name}`", cand.span,
-                     hint="the inputs of a pick are distinct: list each candidate once")
+            report.error("E0102", f"candidate `{label}` is listed twice in pick `{stmt.name}`", cand.span,
+                         hint="the inputs of a pick are distinct: list each candidate once")
             ok = False
             continue
         labels.append(label)
     n = len(stmt.candidates)
     if not 1 <= stmt.k <= n:
-        el.error("E0106", f"pick `{stmt.name}` chooses {stmt.k} of {n} candidate{'s' if n != 1 else ''}",
-                 stmt.span, expected=f"1 to {n}", found=str(stmt.k),
-                 hint="k counts the distinct inputs chosen: at least 1, at most the number of candidates")
+        report.error("E0106", f"pick `{stmt.name}` chooses {stmt.k} of {n} candidate{'s' if n != 1 else ''}",
+                     stmt.span, expected=f"1 to {n}", found=str(stmt.k),
+                     hint="k counts the distinct inputs chosen: at least 1, at most the number of candidates")
         ok = False
     values, irs = [], []
     for i, cand in enumerate(stmt.candidates):
-        r = el._tensor(cand, scope, _Counter(f"{scope.prefix}.{stmt.name}.{i}"), pending)
+        r = tensors.tensor(cand, scope, PathCounter(f"{scope.prefix}.{stmt.name}.{i}"), pending)
         values.append(r[0] if r is not None else None)
         irs.append(r[1] if r is not None else None)
         ok = ok and r is not None
@@ -89,20 +93,18 @@ def declare(el: "Elaborator", stmt: ast.Pick, scope: "Scope", pending: dict) -> 
     combos, names = option_names(labels, stmt.k)
     # A pick owns no weights, so tied instances share its very gene, as they share a `param` (tying.py).
     gname = tying.rewrite(scope.ties, f"{scope.prefix}.{stmt.name}")
-    gene = el._gene_by_name.get(gname)  # the same body elaborated again (another binding, a tie) keeps its gene
+    gene = genes.by_name.get(gname)  # the same body elaborated again (another binding, a tie) keeps its gene
     if gene is None:
         gene = GeneDef(gname, "pick", names, list(names), stmt.span)
-        el._gene_by_name[gname] = gene
-        el.n_options[gene] = len(names)
-    if gene.index < 0:
-        gene.index = len(el.genes)
-        el.genes.append(gene)
+        genes.by_name[gname] = gene
+        genes.layout.n_options[gene] = len(names)
+    genes.layout.place(gene)
     scope.names[stmt.name] = PickRef(gene, stmt.k, labels, combos, values, irs)
 
 
-def select(el: "Elaborator", ref: PickRef, expr: ast.Index, scope: "Scope") -> tuple[TVal, Any] | None:
+def select(tensors: "TensorInference", ref: PickRef, expr: ast.Index, scope: Scope) -> tuple[TVal, Any] | None:
     """`inputs[j]`: the j-th chosen candidate, guarded by the options that choose it there."""
-    j = _position(el, ref, expr.index, expr.base, scope)
+    j = _position(tensors.static, tensors.report, ref, expr.index, expr.base, scope)
     if j is None:
         return None
     gene, n = ref.gene, len(ref.combos)
@@ -115,25 +117,24 @@ def select(el: "Elaborator", ref: PickRef, expr: ast.Index, scope: "Scope") -> t
             continue
         alts += [Alt(a.shape, g) for a in value.alts if (g := a.guard & guard) is not None]
     ir = {"t": "pick", "gene": gene, "choices": [ref.irs[combo[j]] for combo in ref.combos]}
-    return TVal(simplify(alts, el.n_options)), ir
+    return TVal(simplify(alts, tensors.layout.n_options)), ir
 
 
-def condition(el: "Elaborator", c: ast.CondIn, target: Any, scope: "Scope"):
+def condition(static: "StaticEvaluator", report: Reporter, c: ast.CondIn, target: Any, scope: Scope):
     """`inputs[j] in [s0, s1]`: the options whose j-th input is one of those candidates."""
     if not isinstance(target, PickRef):
-        el.error("E0105", f"`{c.name}[...] in [...]` reads the input a pick chose; `{c.name}` is no pick", c.span,
-                 hint="declare it with `pick NAME: k of [...]`")
+        report.error("E0105", f"`{c.name}[...] in [...]` reads the input a pick chose; `{c.name}` is no pick", c.span,
+                     hint="declare it with `pick NAME: k of [...]`")
         return None
-    j = _position(el, target, c.index, c.name, scope)
+    j = _position(static, report, target, c.index, c.name, scope)
     if j is None:
         return None
     wanted = set()
     for v in c.values:
         name = v.id if isinstance(v, ast.Name) else str(v.value)
         if name not in target.labels:
-            from pbtnas.compiler.elaborate import _suggest
-            el.error("E0106", f"`{name}` is not a candidate of pick `{c.name}`", v.span,
-                     expected="one of " + ", ".join(target.labels), hint=_suggest(name, target.labels))
+            report.error("E0106", f"`{name}` is not a candidate of pick `{c.name}`", v.span,
+                         expected="one of " + ", ".join(target.labels), hint=suggest(name, target.labels))
             return None
         wanted.add(target.labels.index(name))
     gene, n = target.gene, len(target.combos)
@@ -144,16 +145,17 @@ def condition(el: "Elaborator", c: ast.CondIn, target: Any, scope: "Scope"):
     return t, f, {"t": "gene_in", "gene": gene, "options": sorted(chosen)}
 
 
-def _position(el: "Elaborator", ref: PickRef, index: ast.Expr, name: str, scope: "Scope") -> int | None:
-    j = el._static(index, scope)
+def _position(static: "StaticEvaluator", report: Reporter, ref: PickRef, index: ast.Expr, name: str,
+              scope: Scope) -> int | None:
+    j = static.evaluate(index, scope)
     if j is None:
         return None
     if not (isinstance(j, Dim) and j.is_const and j.value.denominator == 1):
-        el.error("E0105", f"the position in `{name}[...]` must be a constant integer", index.span)
+        report.error("E0105", f"the position in `{name}[...]` must be a constant integer", index.span)
         return None
     j = int(j.value)
     if not 0 <= j < ref.k:
-        el.error("E0106", f"`{name}[{j}]` is out of range: pick `{name}` chooses {ref.k} input"
-                 f"{'s' if ref.k != 1 else ''}", index.span, expected=f"0 to {ref.k - 1}", found=str(j))
+        report.error("E0106", f"`{name}[{j}]` is out of range: pick `{name}` chooses {ref.k} input"
+                     f"{'s' if ref.k != 1 else ''}", index.span, expected=f"0 to {ref.k - 1}", found=str(j))
         return None
     return j

@@ -21,8 +21,12 @@ from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Span
 from pbtnas.layers.dims import Dim
 
-if TYPE_CHECKING:  # the elaborator imports this module; types only
-    from pbtnas.compiler.elaborate import Elaborator, Scope
+from pbtnas.compiler.ir import POISON, GeneDef, InstanceRef, Scope, TensorRef
+from pbtnas.compiler.messages import Reporter, kind_name, suggest
+
+if TYPE_CHECKING:  # the passes import this module; types only
+    from pbtnas.compiler.instances import BlockElaborator
+    from pbtnas.compiler.static import StaticEvaluator
 
 ERR_LOOP = "E0230"
 # One loop past this many iterations is a typo (or a `--set` gone wrong), not a network; the whole file's
@@ -81,56 +85,54 @@ def _fmt_indices(base: str, indices: list[int]) -> str:
     return ", ".join(runs)
 
 
-def _static_int(el: "Elaborator", expr: ast.Expr, scope: "Scope", what: str) -> int | None:
+def _static_int(static: "StaticEvaluator", report: Reporter, expr: ast.Expr, scope: Scope, what: str) -> int | None:
     """A constant integer, or a diagnostic saying why `expr` is not one."""
-    from pbtnas.compiler.elaborate import GeneDef, _kind_name
-
-    v = el._static(expr, scope)
+    v = static.evaluate(expr, scope)
     if v is None:
         return None
     if isinstance(v, GeneDef) or (isinstance(v, Dim) and not v.is_const):
-        el.error(ERR_LOOP, f"{what} must be a constant integer, not a value chosen by a gene", expr.span,
-                 hint="loops and indices are unrolled at compile time: use constants (`--set` can change them)")
+        report.error(ERR_LOOP, f"{what} must be a constant integer, not a value chosen by a gene", expr.span,
+                     hint="loops and indices are unrolled at compile time: use constants (`--set` can change them)")
         return None
     if isinstance(v, Dim) and v.value.denominator == 1:
         return int(v.value)
-    el.error(ERR_LOOP, f"{what} must be a constant integer", expr.span,
-             found=f"`{v}`" if isinstance(v, (Dim, float)) else _kind_name(v),
-             hint="use whole numbers and `//` for division")
+    report.error(ERR_LOOP, f"{what} must be a constant integer", expr.span,
+                 found=f"`{v}`" if isinstance(v, (Dim, float)) else kind_name(v),
+                 hint="use whole numbers and `//` for division")
     return None
 
 
-def index_of(el: "Elaborator", expr: ast.Expr, scope: "Scope", base: str) -> int | None:
-    k = _static_int(el, expr, scope, f"the index of `{base}[...]`")
+def index_of(static: "StaticEvaluator", report: Reporter, expr: ast.Expr, scope: Scope, base: str) -> int | None:
+    k = _static_int(static, report, expr, scope, f"the index of `{base}[...]`")
     if k is not None and k < 0:
-        el.error(ERR_LOOP, f"the index of `{base}[...]` is {k}", expr.span, expected="0 or more",
-                 hint="indices count from 0; check the loop bounds (`c[i - 1]` at `i = 0` reads `c[-1]`)")
+        report.error(ERR_LOOP, f"the index of `{base}[...]` is {k}", expr.span, expected="0 or more",
+                     hint="indices count from 0; check the loop bounds (`c[i - 1]` at `i = 0` reads `c[-1]`)")
         return None
     return k
 
 
-def _bounds(el: "Elaborator", loop: ast.For, scope: "Scope") -> tuple[int, int] | None:
-    start = _static_int(el, loop.start, scope, "the start of `range`")
-    stop = _static_int(el, loop.stop, scope, "the end of `range`")
+def _bounds(static: "StaticEvaluator", report: Reporter, loop: ast.For, scope: Scope) -> tuple[int, int] | None:
+    start = _static_int(static, report, loop.start, scope, "the start of `range`")
+    stop = _static_int(static, report, loop.stop, scope, "the end of `range`")
     if start is None or stop is None:
         return None
     if start < 0 or stop < start:
-        el.error(ERR_LOOP, f"`range({start}, {stop})` is not a range of indices", loop.span,
-                 expected="0 <= start <= stop", found=f"start {start}, stop {stop}",
-                 hint="indices are 0 or more and the loop counts up; check the constants (and any `--set`)")
+        report.error(ERR_LOOP, f"`range({start}, {stop})` is not a range of indices", loop.span,
+                     expected="0 <= start <= stop", found=f"start {start}, stop {stop}",
+                     hint="indices are 0 or more and the loop counts up; check the constants (and any `--set`)")
         return None
     if stop - start > MAX_ITERATIONS:
-        el.error(ERR_LOOP, f"`range({start}, {stop})` has {stop - start} iterations", loop.span,
-                 expected=f"at most {MAX_ITERATIONS}",
-                 hint="a deeper network is a constant away: check the constants the bounds read (and `--set`)")
+        report.error(ERR_LOOP, f"`range({start}, {stop})` has {stop - start} iterations", loop.span,
+                     expected=f"at most {MAX_ITERATIONS}",
+                     hint="a deeper network is a constant away: check the constants the bounds read (and `--set`)")
         return None
     return start, stop
 
 
-def unroll(el: "Elaborator", loop: ast.For, decl: ast.BlockDecl, scope: "Scope", assigned: dict[str, Span],
+def unroll(blocks: "BlockElaborator", loop: ast.For, decl: ast.BlockDecl, scope: Scope, assigned: dict[str, Span],
            pending: dict[str, Span]) -> None:
     """Elaborate the loop's body once per index, in order."""
-    from pbtnas.compiler.elaborate import _POISON
+    report = blocks.report
     body = []
     for stmt in loop.body:
         if isinstance(stmt, (ast.Assign, ast.For)):
@@ -140,35 +142,35 @@ def unroll(el: "Elaborator", loop: ast.For, decl: ast.BlockDecl, scope: "Scope",
                 }.get(type(stmt), "`param`")
         name = getattr(stmt, "name", None)
         if name is not None and name not in scope.names:
-            scope.names[name] = _POISON  # reported here: its uses in the loop stay quiet
-        el.error(ERR_LOOP, f"{what} cannot be written inside `for`", stmt.span,
-                 hint="a loop body only assigns nodes: put the genes in a block and instantiate it in the loop, "
-                      "e.g. `c[i] = Cell(x=c[i - 1]) tied cell` (`tied` when every cell has one genotype)"
-                 if what != "`return`" else "write `return` after the loop, reading its last node "
-                                            "(`return c[N - 1]` after `range(N)`)")
-    bounds = _bounds(el, loop, scope)
-    if bounds is not None and (loop.var in scope.names or loop.var in el.consts):
-        el.error("E0102", f"the loop variable `{loop.var}` already names something in `{decl.name}`", loop.span,
-                 hint="give the loop variable a name of its own")
+            scope.names[name] = POISON  # reported here: its uses in the loop stay quiet
+        report.error(ERR_LOOP, f"{what} cannot be written inside `for`", stmt.span,
+                     hint="a loop body only assigns nodes: put the genes in a block and instantiate it in the loop, "
+                          "e.g. `c[i] = Cell(x=c[i - 1]) tied cell` (`tied` when every cell has one genotype)"
+                     if what != "`return`" else "write `return` after the loop, reading its last node "
+                                                "(`return c[N - 1]` after `range(N)`)")
+    bounds = _bounds(blocks.static, report, loop, scope)
+    if bounds is not None and (loop.var in scope.names or loop.var in blocks.decls.consts):
+        report.error("E0102", f"the loop variable `{loop.var}` already names something in `{decl.name}`", loop.span,
+                     hint="give the loop variable a name of its own")
         bounds = None
-    done = getattr(el, "_unrolled", 0)
+    done = blocks.unrolled
     if bounds is not None and done + (bounds[1] - bounds[0]) > MAX_TOTAL_ITERATIONS:
-        el.error(ERR_LOOP, "the loops of this space unroll to too many iterations", loop.span,
-                 expected=f"at most {MAX_TOTAL_ITERATIONS} in all", hint="check the loop bounds (and any `--set`)")
+        report.error(ERR_LOOP, "the loops of this space unroll to too many iterations", loop.span,
+                     expected=f"at most {MAX_TOTAL_ITERATIONS} in all", hint="check the loop bounds (and any `--set`)")
         bounds = None
     if bounds is None:
         for base in _assigned_families(loop.body):  # reported: reads of the loop's nodes stay quiet
-            scope.names.setdefault(poison_key(base), _POISON)
+            scope.names.setdefault(poison_key(base), POISON)
         return
-    el._unrolled = done + (bounds[1] - bounds[0])
+    blocks.unrolled = done + (bounds[1] - bounds[0])
     try:
         for k in range(*bounds):
             scope.names[loop.var] = Dim.const(k)
             for stmt in body:
                 if isinstance(stmt, ast.For):
-                    unroll(el, stmt, decl, scope, assigned, pending)
+                    unroll(blocks, stmt, decl, scope, assigned, pending)
                 else:
-                    assign(el, stmt, decl, scope, assigned, pending, in_loop=True)
+                    assign(blocks, stmt, decl, scope, assigned, pending, in_loop=True)
     finally:
         scope.names.pop(loop.var, None)
 
@@ -184,90 +186,81 @@ def handles(scope: "Scope", stmt: ast.Assign) -> bool:
     return stmt.index is not None or _is_family(scope, stmt.name)
 
 
-def assign(el: "Elaborator", stmt: ast.Assign, decl: ast.BlockDecl, scope: "Scope", assigned: dict[str, Span],
+def assign(blocks: "BlockElaborator", stmt: ast.Assign, decl: ast.BlockDecl, scope: Scope, assigned: dict[str, Span],
            pending: dict[str, Span], in_loop: bool = False) -> None:
     """One assignment met in a loop body, or an indexed one anywhere."""
-    from pbtnas.compiler.elaborate import _POISON, GeneDef
-
+    report = blocks.report
     if stmt.index is None:
         if _is_family(scope, stmt.name):
-            el.error("E0102", f"`{stmt.name}` names indexed nodes (`{stmt.name}[...]`) and a plain node", stmt.span,
-                     hint="give the plain node a name of its own")
+            report.error("E0102", f"`{stmt.name}` names indexed nodes (`{stmt.name}[...]`) and a plain node", stmt.span,
+                         hint="give the plain node a name of its own")
             return
         if stmt.name in assigned or isinstance(scope.names.get(stmt.name), GeneDef):
-            el.error("E0102", f"`{stmt.name}` is assigned again in the loop" if in_loop else
-                     f"`{stmt.name}` is assigned twice in `{decl.name}`", stmt.span,
-                     hint=f"index it, `{stmt.name}[i] = ...`: each iteration then assigns its own node"
-                     if in_loop else "cells are DAGs: give each node its own name")
+            report.error("E0102", f"`{stmt.name}` is assigned again in the loop" if in_loop else
+                         f"`{stmt.name}` is assigned twice in `{decl.name}`", stmt.span,
+                         hint=f"index it, `{stmt.name}[i] = ...`: each iteration then assigns its own node"
+                         if in_loop else "cells are DAGs: give each node its own name")
             return
-        el._assign(stmt, scope, pending)
+        blocks.assign(stmt, scope, pending)
         assigned[stmt.name] = stmt.span
         pending.pop(stmt.name, None)
         return
     plain = scope.names.get(stmt.name)
     if plain is not None and not _is_family(scope, stmt.name):
-        el.error("E0102", f"`{stmt.name}` is a node or gene already; indexed nodes need a name of their own",
-                 stmt.span, hint=f"rename one of them, e.g. `{stmt.name}s[i]`")
+        report.error("E0102", f"`{stmt.name}` is a node or gene already; indexed nodes need a name of their own",
+                     stmt.span, hint=f"rename one of them, e.g. `{stmt.name}s[i]`")
         return
-    k = index_of(el, stmt.index, scope, stmt.name)
+    k = index_of(blocks.static, report, stmt.index, scope, stmt.name)
     if k is None:
         return
     key = node_key(stmt.name, k)
     if key in assigned:
-        el.error("E0102", f"`{stmt.name}[{k}]` is assigned twice in `{decl.name}`", stmt.span,
-                 notes=(f"first assigned at line {assigned[key].line}",),
-                 hint="each index is assigned once; check the loop bounds and the index expression")
+        report.error("E0102", f"`{stmt.name}[{k}]` is assigned twice in `{decl.name}`", stmt.span,
+                     notes=(f"first assigned at line {assigned[key].line}",),
+                     hint="each index is assigned once; check the loop bounds and the index expression")
         return
-    el._assign(ast.Assign(key, stmt.expr, tied=stmt.tied, span=stmt.span), scope, pending)
+    blocks.assign(ast.Assign(key, stmt.expr, tied=stmt.tied, span=stmt.span), scope, pending)
     if scope.names.get(key) is None:
-        scope.names[key] = _POISON
+        scope.names[key] = POISON
     assigned[key] = stmt.span
     pending.pop(stmt.name, None)
 
 
-def read(el: "Elaborator", expr: ast.Index, scope: "Scope", attr: str | None = None, span: Span | None = None
-         ) -> tuple[Any, Any] | None:
+def read(static: "StaticEvaluator", report: Reporter, expr: ast.Index, scope: Scope, attr: str | None = None,
+         span: Span | None = None) -> tuple[Any, Any] | None:
     """`c[k]` (or `c[k].node`) as a tensor: the node's value and its IR."""
-    from pbtnas.compiler.elaborate import _POISON, InstanceRef, TensorRef
-
     base = scope.names.get(expr.base)
-    if base is _POISON or scope.names.get(poison_key(expr.base)) is _POISON:
+    if base is POISON or scope.names.get(poison_key(expr.base)) is POISON:
         return None
     if not _is_family(scope, expr.base):
         if base is not None:
-            el.error("E0105", f"`{expr.base}` is not an indexed node; `{expr.base}[...]` reads one", expr.span,
-                     hint=f"read it as `{expr.base}`")
+            report.error("E0105", f"`{expr.base}` is not an indexed node; `{expr.base}[...]` reads one", expr.span,
+                         hint=f"read it as `{expr.base}`")
         else:
-            el.error("E0101", f"undefined name `{expr.base}`", expr.span,
-                     hint="indexed nodes are assigned with `c[i] = ...`, e.g. in a `for` loop")
+            report.error("E0101", f"undefined name `{expr.base}`", expr.span,
+                         hint="indexed nodes are assigned with `c[i] = ...`, e.g. in a `for` loop")
         return None
-    k = index_of(el, expr.index, scope, expr.base)
+    k = index_of(static, report, expr.index, scope, expr.base)
     if k is None:
         return None
     v = scope.names.get(node_key(expr.base, k))
-    if v is _POISON:
+    if v is POISON:
         return None
     if v is None:
-        el.error("E0101", f"`{expr.base}[{k}]` is not assigned (yet)", expr.span,
-                 found=f"`{expr.base}[{k}]`",
-                 expected="an assigned index: " + _fmt_indices(expr.base, _indices(scope, expr.base)),
-                 hint="a node can only read nodes assigned above it; check the index and the loop bounds")
+        report.error("E0101", f"`{expr.base}[{k}]` is not assigned (yet)", expr.span,
+                     found=f"`{expr.base}[{k}]`",
+                     expected="an assigned index: " + _fmt_indices(expr.base, _indices(scope, expr.base)),
+                     hint="a node can only read nodes assigned above it; check the index and the loop bounds")
         return None
     if isinstance(v, InstanceRef):
         ref = v.nodes.get(attr or "")
         if ref is None:
-            el.error("E0101", f"block instance `{expr.base}[{k}]` has no node `{attr}`", span or expr.span,
-                     hint=el_suggest(attr or "", [n for n in v.nodes if n]))
+            report.error("E0101", f"block instance `{expr.base}[{k}]` has no node `{attr}`", span or expr.span,
+                         hint=suggest(attr or "", [n for n in v.nodes if n]))
             return None
         return ref.value, {"t": "var", "name": ref.var}
     if attr is not None:
-        el.error("E0105", "`.` reads a node of a block instance, e.g. `c[0].skip`", span or expr.span)
+        report.error("E0105", "`.` reads a node of a block instance, e.g. `c[0].skip`", span or expr.span)
         return None
     assert isinstance(v, TensorRef)
     return v.value, {"t": "var", "name": v.var}
-
-
-def el_suggest(name: str, candidates: list[str]) -> str | None:
-    from pbtnas.compiler.elaborate import _suggest
-
-    return _suggest(name, candidates)

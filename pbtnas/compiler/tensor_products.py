@@ -12,28 +12,28 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
+from pbtnas.compiler.ir import ERR_SHAPE, PathCounter, Scope
+from pbtnas.compiler.messages import when
 from pbtnas.dsl import ast
 from pbtnas.layers.dims import shape_str
 from pbtnas.layers.ops import ShapeError
 from pbtnas.layers.products import broadcast_shape
 
-if TYPE_CHECKING:
-    from pbtnas.compiler.elaborate import Elaborator, Scope, _Counter
+if TYPE_CHECKING:  # the tensors pass imports this module; types only
+    from pbtnas.compiler.tensors import TensorInference
 
 
-def product(el: "Elaborator", expr: ast.BinOp, scope: "Scope", counter: "_Counter",
+def product(tensors: "TensorInference", expr: ast.BinOp, scope: Scope, counter: PathCounter,
             pending: dict) -> tuple[TVal, Any] | None:
-    from pbtnas.compiler.elaborate import ERR_SHAPE
-
-    left = el._tensor(expr.left, scope, counter, pending)
-    right = el._tensor(expr.right, scope, counter, pending)
+    left = tensors.tensor(expr.left, scope, counter, pending)
+    right = tensors.tensor(expr.right, scope, counter, pending)
     if left is None or right is None:
         return None
     for side, sp in ((left, expr.left.span), (right, expr.right.span)):
         if side[0].maybe_absent:
-            el.error("E0204", "an operand of `*` may be absent", sp,
-                     notes=tuple(el._when(a.guard) for a in side[0].alts if a.shape is None)[:2],
-                     hint="give it a fallback with `??` (e.g. `gate ?? x`), or multiply only when both exist")
+            tensors.report.error("E0204", "an operand of `*` may be absent", sp,
+                                 notes=tuple(when(a.guard) for a in side[0].alts if a.shape is None)[:2],
+                                 hint="give it a fallback with `??` (e.g. `gate ?? x`), or multiply only when both exist")
     alts: list[Alt] = []
     reported = False
     for a, b in itertools.product(left[0].alts, right[0].alts):
@@ -47,11 +47,11 @@ def product(el: "Elaborator", expr: ast.BinOp, scope: "Scope", counter: "_Counte
             alts.append(Alt(broadcast_shape(a.shape, b.shape), guard))
         except ShapeError as err:
             if not reported:
-                el.error("E0205", f"`*` of tensors whose shapes do not broadcast: {err.message}", expr.span,
-                         found=f"{shape_str(a.shape)} and {shape_str(b.shape)}", notes=(el._when(guard),),
-                         hint=err.hint)
+                tensors.report.error("E0205", f"`*` of tensors whose shapes do not broadcast: {err.message}", expr.span,
+                                     found=f"{shape_str(a.shape)} and {shape_str(b.shape)}", notes=(when(guard),),
+                                     hint=err.hint)
                 reported = True
             alts.append(Alt(ERR_SHAPE, guard))
     if not alts:
         alts = [Alt(ERR_SHAPE, Cube())]  # never both present: reported above; later uses stay quiet
-    return TVal(simplify(alts, el.n_options)), {"t": "mul", "items": [left[1], right[1]]}
+    return TVal(simplify(alts, tensors.layout.n_options)), {"t": "mul", "items": [left[1], right[1]]}

@@ -26,8 +26,11 @@ from typing import TYPE_CHECKING, Any
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Span
 
-if TYPE_CHECKING:  # the elaborator imports this module; types only
-    from pbtnas.compiler.elaborate import Elaborator, GeneDef, Scope
+from pbtnas.compiler.ir import GeneDef, Scope
+from pbtnas.compiler.layout import GenomeLayout
+
+if TYPE_CHECKING:  # the genes pass imports this module; types only
+    from pbtnas.compiler.genes import Genes
 
 ERR_TIE = "E0231"
 
@@ -45,7 +48,7 @@ class TieRegistry:
     """Per elaboration: the ties declared in each body and the leader genes created for tied slots."""
 
     ties: dict[tuple[str, str], _Tie] = field(default_factory=dict)
-    leaders: dict[str, "GeneDef"] = field(default_factory=dict)
+    leaders: dict[str, GeneDef] = field(default_factory=dict)
 
 
 def rewrite(ties: tuple[tuple[str, str], ...], name: str) -> str:
@@ -56,108 +59,104 @@ def rewrite(ties: tuple[tuple[str, str], ...], name: str) -> str:
     return name
 
 
-def _register(el: "Elaborator", body_prefix: str, tie: str, kind: str, what: str, span: Span,
+def _register(genes: "Genes", body_prefix: str, tie: str, kind: str, what: str, span: Span,
               local_names: dict[str, Any]) -> bool:
     key = (body_prefix, tie)
-    seen = el.ties.ties.get(key)
+    seen = genes.ties.ties.get(key)
     if seen is None:
         bad = tie in local_names
         if bad:
-            el.error(ERR_TIE, f"the tie `{tie}` has the name of a node or gene of this body", span,
-                     hint="the tied genes are named `<tie>.<gene>`: give the tie a name of its own")
-        el.ties.ties[key] = _Tie(kind, what, span, bad)
+            genes.report.error(ERR_TIE, f"the tie `{tie}` has the name of a node or gene of this body", span,
+                               hint="the tied genes are named `<tie>.<gene>`: give the tie a name of its own")
+        genes.ties.ties[key] = _Tie(kind, what, span, bad)
         return not bad
     if seen.bad:
         return False
     if seen.kind != kind:
-        el.error(ERR_TIE, f"`tied {tie}` joins a slot and a block instance", span,
-                 notes=(f"`tied {tie}` is first used on a {seen.kind} at line {seen.span.line}",),
-                 hint="tie slots with slots and instances of one block with each other, each under its own name")
+        genes.report.error(ERR_TIE, f"`tied {tie}` joins a slot and a block instance", span,
+                           notes=(f"`tied {tie}` is first used on a {seen.kind} at line {seen.span.line}",),
+                           hint="tie slots with slots and instances of one block with each other, each under its own name")
         return False
     if kind == "block" and seen.what != what:
-        el.error(ERR_TIE, f"`tied {tie}` joins instances of different blocks (`{seen.what}` and `{what}`)", span,
-                 notes=(f"`tied {tie}` is first used on an instance of `{seen.what}` at line {seen.span.line}",),
-                 hint="tied instances share their genes, so they must be instances of the same block")
+        genes.report.error(ERR_TIE, f"`tied {tie}` joins instances of different blocks (`{seen.what}` and `{what}`)", span,
+                           notes=(f"`tied {tie}` is first used on an instance of `{seen.what}` at line {seen.span.line}",),
+                           hint="tied instances share their genes, so they must be instances of the same block")
         return False
     return True
 
 
-def enter_instance(el: "Elaborator", scope: "Scope", block: str, name: str, tied: str | None,
+def enter_instance(genes: "Genes", scope: Scope, block: str, name: str, tied: str | None,
                    span: Span) -> tuple[tuple[str, str], ...]:
     """The tie rewrites of a new instance's scope (the enclosing ones, plus its own when it says `tied`)."""
     if tied is None:
         return scope.ties
-    if not _register(el, scope.prefix, tied, "block", block, span, scope.names):
+    if not _register(genes, scope.prefix, tied, "block", block, span, scope.names):
         return scope.ties
     return scope.ties + ((f"{scope.prefix}.{name}", f"{scope.prefix}.{tied}"),)
 
 
-def not_an_instance(el: "Elaborator", stmt: ast.Assign) -> None:
-    el.error(ERR_TIE, f"`tied {stmt.tied}` ties the genes of a block instance, but this is an expression",
-             stmt.span, hint="tie block instances (`c = Cell(x=x) tied cell`) or slots (`slot a: OPS(C) tied e`); "
-                             "an expression has no genes of its own")
+def not_an_instance(genes: "Genes", stmt: ast.Assign) -> None:
+    genes.report.error(ERR_TIE, f"`tied {stmt.tied}` ties the genes of a block instance, but this is an expression",
+                       stmt.span, hint="tie block instances (`c = Cell(x=x) tied cell`) or slots (`slot a: OPS(C) tied e`); "
+                                       "an expression has no genes of its own")
 
 
-def shared_name(el: "Elaborator", stmt, scope: "Scope") -> str | None:
+def shared_name(genes: "Genes", stmt, scope: Scope) -> str | None:
     """The genome name of the gene `stmt` declares when it is tied, else None."""
     local = stmt.name
     tied_slot = isinstance(stmt, ast.SlotRef) and stmt.tied is not None
     if tied_slot:
-        if not _register(el, scope.prefix, stmt.tied, "slot", "", stmt.span,
+        if not _register(genes, scope.prefix, stmt.tied, "slot", "", stmt.span,
                          {k: v for k, v in scope.names.items() if k != stmt.name}):
             return None
         local = stmt.tied
     own = f"{scope.prefix}.{stmt.name}"
     name = rewrite(scope.ties, f"{scope.prefix}.{local}")
-    if name == own and not tied_slot and own in el.ties.leaders:  # `slot b: OPS tied e` above `slot e: OPS`
-        el.error(ERR_TIE, f"`{stmt.name}` has the name of the tie `{stmt.name}` of this body", stmt.span,
-                 hint="the tied gene is named after its tie: give the tie or this gene a name of its own")
+    if name == own and not tied_slot and own in genes.ties.leaders:  # `slot b: OPS tied e` above `slot e: OPS`
+        genes.report.error(ERR_TIE, f"`{stmt.name}` has the name of the tie `{stmt.name}` of this body", stmt.span,
+                           hint="the tied gene is named after its tie: give the tie or this gene a name of its own")
     return name if tied_slot or name != own else None
 
 
-def follow(el: "Elaborator", gene: "GeneDef", leader_name: str, stmt) -> None:
+def follow(genes: "Genes", gene: GeneDef, leader_name: str, stmt) -> None:
     """Make the slot `gene` (one instance's) read the genome's leader gene `leader_name`, created on first use."""
-    from pbtnas.compiler.elaborate import GeneDef
-
-    leader = el.ties.leaders.get(leader_name)
+    leader = genes.ties.leaders.get(leader_name)
     if leader is None:
-        if leader_name in el._gene_by_name:
-            el.error(ERR_TIE, f"the tied gene `{leader_name}` has the name of another gene", stmt.span,
-                     hint="rename the tie or the other slot")
+        if leader_name in genes.by_name:
+            genes.report.error(ERR_TIE, f"the tied gene `{leader_name}` has the name of another gene", stmt.span,
+                               hint="rename the tie or the other slot")
             return
         leader = GeneDef(leader_name, "slot", list(gene.options), list(gene.values), stmt.span)
-        el.ties.leaders[leader_name] = leader
-        el.n_options[leader] = len(leader.options)
+        genes.ties.leaders[leader_name] = leader
+        genes.layout.n_options[leader] = len(leader.options)
     elif leader.options != gene.options:
         first = leader.followers[0] if leader.followers else leader
-        el.error(ERR_TIE, f"slot `{stmt.name}` is tied to `{leader_name}` but has other options", stmt.span,
-                 found="[" + ", ".join(gene.options) + "]", expected="[" + ", ".join(leader.options) + "]",
-                 notes=(f"the first slot of the tie is `{first.name}` at line {first.span.line}",),
-                 hint="tied slots take the same option of one gene: their groups must list the same option names")
+        genes.report.error(ERR_TIE, f"slot `{stmt.name}` is tied to `{leader_name}` but has other options", stmt.span,
+                           found="[" + ", ".join(gene.options) + "]", expected="[" + ", ".join(leader.options) + "]",
+                           notes=(f"the first slot of the tie is `{first.name}` at line {first.span.line}",),
+                           hint="tied slots take the same option of one gene: their groups must list the same option names")
         return
     gene.tied_to = leader
     leader.followers.append(gene)
 
 
-def lay_out(el: "Elaborator", gene: "GeneDef") -> None:
+def lay_out(layout: GenomeLayout, gene: GeneDef) -> None:
     """Give `gene` its place in the genome; a tied slot takes its leader's, laid out at the first follower."""
     leader = gene.tied_to
     target = leader if leader is not None else gene
-    if target.index < 0:
-        target.index = len(el.genes)
-        el.genes.append(target)
+    layout.place(target)
     gene.index = target.index
 
 
-def genome_gene(gene: "GeneDef") -> "GeneDef":
+def genome_gene(gene: GeneDef) -> GeneDef:
     """The gene the genome holds for `gene`: what guards and conditions must speak of."""
     return gene.tied_to if gene.tied_to is not None else gene
 
 
-def finish(el: "Elaborator") -> list["GeneDef"]:
+def finish(genes: "Genes") -> list[GeneDef]:
     """After elaboration: a leader is used when a follower is; returns every follower (for the artifact)."""
     followers = []
-    for leader in el.ties.leaders.values():
+    for leader in genes.ties.leaders.values():
         leader.used = leader.used or any(f.used for f in leader.followers)
         if leader.followers:
             first = leader.followers[0]

@@ -11,9 +11,9 @@ It also finds the genes whose use sits in a statement that failed, so that they 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Iterator
 
+from pbtnas.compiler.messages import suggest
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Span
 from pbtnas.layers.ops import RESERVED, get_op, op_names
@@ -32,13 +32,15 @@ def check_unreached(module: ast.Module, reached: set[str], consts: Iterable[str]
     for decl in module.decls:
         if isinstance(decl, ast.OptionsDecl) and decl.name not in reached:
             local = top | {v.id for v in decl.shape_vars} | {p.name for p in decl.params}
+            walk = NameWalk(local, blocks, report)
             for opt in decl.options:
-                _check_expr(opt.expr, local, blocks, report)
+                walk.visit(opt.expr)
         elif isinstance(decl, ast.BlockDecl) and not decl.is_network and decl.name not in reached:
             local = top | {v.id for v in decl.shape_vars} | {p.name for p in decl.params} | _body_names(decl.body)
+            walk = NameWalk(local, blocks, report)
             for stmt in _statements(decl.body):
                 for expr in _statement_exprs(stmt):
-                    _check_expr(expr, local, blocks, report)
+                    walk.visit(expr)
 
 
 def failed_statements(module: ast.Module, error_spans: list[Span], consts: Iterable[str], values: Iterable[str],
@@ -65,18 +67,18 @@ def failed_statements(module: ast.Module, error_spans: list[Span], consts: Itera
             for stmt in stmts:
                 if stmt in failed:
                     continue
-                reads = {n for e in _statement_exprs(stmt) for n in _names(e)}
-                if reads & poisoned:
+                if reads(_statement_exprs(stmt)) & poisoned:
                     failed.append(stmt)
                     if hasattr(stmt, "name"):
                         poisoned.add(stmt.name)
                     changed = True
+        walk = NameWalk(local, blocks, report)
         for stmt in failed:
             for expr in _statement_exprs(stmt):
-                hidden.update(_names(expr))
-                _check_expr(expr, local, blocks, report)
+                walk.visit(expr)
             if isinstance(stmt, ast.SlotRef):
-                hidden.update(n for a in stmt.args for n in _names(a.value))
+                hidden |= reads(a.value for a in stmt.args)
+        hidden |= walk.reads
     return hidden
 
 
@@ -118,55 +120,61 @@ def _contains(outer: Span, inner: Span) -> bool:
         (inner.line, inner.column) <= (outer.end_line, outer.end_column)
 
 
-def _names(expr) -> Iterator[str]:
-    if isinstance(expr, ast.Name):
-        yield expr.id
-    elif isinstance(expr, ast.Index):
-        yield expr.base
-    if isinstance(expr, ast.Node):
-        for value in vars(expr).values():
-            items = value if isinstance(value, list) else [value]
-            for item in items:
-                if isinstance(item, ast.Arg):
-                    yield from _names(item.value)
-                elif isinstance(item, ast.Node):
-                    yield from _names(item)
+class NameWalk:
+    """One walk over expressions: every name they read (`reads`) and, given the names in scope, a diagnostic for
+    each name that resolves to nothing (E0101), each unknown op or function (E0103) and each unknown keyword
+    argument of an op (E0104). A bare name in a literal argument (`mode=nearest`) or among a condition's options
+    is read but not resolved: it is a literal there."""
 
+    def __init__(self, names: set[str] | None = None, blocks: dict | None = None, report: Report | None = None):
+        self.names, self.blocks, self.report = names, blocks or {}, report
+        self.reads: set[str] = set()
 
-def _check_expr(expr, names: set[str], blocks: dict, report: Report) -> None:
-    if isinstance(expr, ast.Name):
-        if expr.id not in names and expr.id not in RESERVED and get_op(expr.id) is None:
-            report("E0101", f"undefined name `{expr.id}`", expr.span, hint=_suggest(expr.id, names))
-        return
-    if isinstance(expr, ast.Call):
+    def visit(self, expr, resolve: bool = True) -> None:
+        resolve = resolve and self.report is not None
+        if isinstance(expr, ast.Name):
+            self.reads.add(expr.id)
+            if resolve and expr.id not in self.names and expr.id not in RESERVED and get_op(expr.id) is None:
+                self.report("E0101", f"undefined name `{expr.id}`", expr.span, hint=suggest(expr.id, self.names))
+            return
+        if isinstance(expr, ast.Index):
+            self.reads.add(expr.base)
+            if resolve and expr.base not in self.names:
+                self.report("E0101", f"undefined name `{expr.base}`", expr.span, hint=suggest(expr.base, self.names))
+            self.visit(expr.index, resolve)
+            return
+        if isinstance(expr, ast.Call) and resolve:
+            self._call(expr)
+            return
+        if isinstance(expr, (ast.CondName, ast.CondIn, ast.CondEq)):
+            resolve = False  # their names are genes' options or the condition's subject, not references
+        if isinstance(expr, ast.Node):
+            for value in vars(expr).values():
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, ast.Node):
+                        self.visit(item, resolve)
+
+    def _call(self, expr: ast.Call) -> None:
         spec = get_op(expr.fn)
         # `a0(x)` applies the body's slot `a0`: a name of the body, not an op
-        if spec is None and expr.fn not in _LANGUAGE_FUNCTIONS and expr.fn not in blocks and expr.fn not in names:
-            report("E0103", f"unknown op `{expr.fn}`", expr.fn_span,
-                   hint=_suggest(expr.fn, op_names()) or "see `pbtnas ops` for the op library")
+        if spec is None and expr.fn not in _LANGUAGE_FUNCTIONS and expr.fn not in self.blocks \
+                and expr.fn not in (self.names or ()):
+            self.report("E0103", f"unknown op `{expr.fn}`", expr.fn_span,
+                        hint=suggest(expr.fn, op_names()) or "see `pbtnas ops` for the op library")
         params = list(spec.args) if spec is not None else []
         by_name = {p.name: p for p in params}
         for i, a in enumerate(expr.args):
             p = by_name.get(a.name) if a.name is not None else (params[i] if i < len(params) else None)
             if spec is not None and a.name is not None and p is None and not spec.varargs:
-                report("E0104", f"`{spec.name}` has no argument `{a.name}`", a.span,
-                       hint=_suggest(a.name, list(by_name)))
-            if p is not None and p.kind in _LITERAL_KINDS and isinstance(a.value, ast.Name):
-                continue
-            _check_expr(a.value, names, blocks, report)
-        return
-    if isinstance(expr, ast.Index):
-        if expr.base not in names:
-            report("E0101", f"undefined name `{expr.base}`", expr.span, hint=_suggest(expr.base, names))
-        _check_expr(expr.index, names, blocks, report)
-        return
-    if isinstance(expr, ast.Node):
-        for value in vars(expr).values():
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, ast.Node) and not isinstance(item, (ast.CondName, ast.CondIn, ast.CondEq)):
-                    _check_expr(item, names, blocks, report)
+                self.report("E0104", f"`{spec.name}` has no argument `{a.name}`", a.span,
+                            hint=suggest(a.name, list(by_name)))
+            literal = p is not None and p.kind in _LITERAL_KINDS and isinstance(a.value, ast.Name)
+            self.visit(a.value, resolve=not literal)
 
 
-def _suggest(name: str, candidates: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
-    return f"did you mean `{close[0]}`?" if close else None
+def reads(exprs: Iterable) -> set[str]:
+    """The names `exprs` read (nothing is reported)."""
+    walk = NameWalk()
+    for expr in exprs:
+        walk.visit(expr)
+    return walk.reads
