@@ -1,7 +1,8 @@
 """Genome -> nn.Module: specialise the checked program for one genome and create its modules.
 
 Every module a genome selects is created, in one fixed order, whether or not the data flow reaches it (a branch
-switched off by a flag keeps its weights, as in the reference code). The state-dict keys therefore depend only on
+switched off by a flag keeps its weights, as in the reference code). A genome's picks select too: the branch of a
+condition on picks that they do not take has no modules (routing.py). The state-dict keys therefore depend only on
 the option each slot takes, so a gene's weights are exactly the keys under its prefix. The forward pass is a
 straight-line program: conditions and absent tensors are resolved here, once, not at every call.
 """
@@ -14,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pbtnas.compiler.routing import routed_away
 from pbtnas.layers.dims import Dim
 from pbtnas.layers.ops import get_op
 from pbtnas.layers.products import multiply
@@ -104,10 +106,13 @@ class Builder:
                 torch.manual_seed(seed)
             model = SpaceModel(self.a["space"], tuple(genome))
             made: dict[str, nn.Module] = {}
+            away = routed_away(self.a["networks"], self.genes, genome)  # routing.py: an edge's other branch
             for net in self.a["networks"]:
                 model.add_module(net["name"], NetworkModule(net["name"], len(net["inputs"]), net["n_outputs"]))
             for entry in self.modules:  # fixed order: the same genome and seed give the same weights
                 if entry["gene"] is not None and genome[entry["gene"]] != entry["option"]:
+                    continue
+                if away and (entry["path"] + ".").startswith(away):
                     continue
                 spec = get_op(entry["op"])
                 args = {k: self._arg(v, genome, numeric) for k, v in entry["args"].items()}

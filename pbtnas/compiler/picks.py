@@ -14,6 +14,7 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pbtnas.compiler import tying
 from pbtnas.compiler.guards import Alt, Cube, TVal, simplify
 from pbtnas.dsl import ast
 from pbtnas.layers.dims import Dim
@@ -90,8 +91,9 @@ def declare(genes: "Genes", tensors: "TensorInference", stmt: ast.Pick, scope: S
     if not ok:
         return
     combos, names = option_names(labels, stmt.k)
-    gname = f"{scope.prefix}.{stmt.name}"
-    gene = genes.by_name.get(gname)  # the same body elaborated again for another binding keeps its gene
+    # A pick owns no weights, so tied instances share its very gene, as they share a `param` (tying.py).
+    gname = tying.rewrite(scope.ties, f"{scope.prefix}.{stmt.name}")
+    gene = genes.by_name.get(gname)  # the same body elaborated again (another binding, a tie) keeps its gene
     if gene is None:
         gene = GeneDef(gname, "pick", names, list(names), stmt.span)
         genes.by_name[gname] = gene

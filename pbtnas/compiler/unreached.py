@@ -156,7 +156,9 @@ class NameWalk:
 
     def _call(self, expr: ast.Call) -> None:
         spec = get_op(expr.fn)
-        if spec is None and expr.fn not in _LANGUAGE_FUNCTIONS and expr.fn not in self.blocks:
+        # `a0(x)` applies the body's slot `a0`: a name of the body, not an op
+        if spec is None and expr.fn not in _LANGUAGE_FUNCTIONS and expr.fn not in self.blocks \
+                and expr.fn not in (self.names or ()):
             self.report("E0103", f"unknown op `{expr.fn}`", expr.fn_span,
                         hint=suggest(expr.fn, op_names()) or "see `pbtnas ops` for the op library")
         params = list(spec.args) if spec is not None else []

@@ -167,3 +167,25 @@ network net(x: [4]) -> [4] {{
     with pytest.raises(DiagnosticError) as err:
         compile_text(text)
     assert code in {d.code for d in err.value.diagnostics}, [str(d) for d in err.value.diagnostics]
+
+
+def test_an_unused_block_that_calls_its_slots_is_not_reported():
+    """The check of unused blocks knows `a(x)` applies the slot `a` (DARTS's cells at `--set cells=2` use no
+    normal cell), and still reports a misspelt op there."""
+    block = """
+space unused
+options OPS[H, W]: [4, H, W] -> [4, H, W] { skip = identity, pool = max_pool(3, stride=1, pad=1) }
+block Node[H, W](s0: [4, H, W], s1: [4, H, W]) -> [4, H, W] {
+  pick in0: 2 of [s0, s1]
+  slot a0: OPS
+  slot b0: OPS
+  return a0(in0[0]) + b0(in0[1]) >> relu
+}
+network net(x: [4, 8, 8]) -> [4, 8, 8] {
+  return x >> relu
+}
+"""
+    assert compile_text(block).size == 1
+    with pytest.raises(DiagnosticError) as err:
+        compile_text(block.replace("b0(in0[1]) >> relu", "b0(in0[1]) >> relux(1)"))
+    assert [d.code for d in err.value.diagnostics] == ["E0103"]
