@@ -137,6 +137,11 @@ class Genes:
                 v = self.static.evaluate(bound[p.name].value, scope)
                 if v is None:
                     return
+                if is_layer(v):
+                    self.error("E0105", f"argument `{p.name}` of option group `{group.name}` is a value; "
+                               "this is a layer", bound[p.name].value.span,
+                               hint="layers are passed to a group through an `options` parameter")
+                    return
                 if isinstance(v, GeneDef):
                     v.used = True
                 gscope.names[p.name] = v

@@ -297,7 +297,9 @@ class StaticEvaluator:
             else:
                 found = f"`{fmt_static(v)}`"
             hint = None
-            if isinstance(v, (OpL, NoneL, IdentityL)) and isinstance(expr, ast.Name):
+            if isinstance(v, (OpL, NoneL, IdentityL)) and isinstance(expr, ast.Name) \
+                    and expr.id not in scope.names and expr.id not in self.consts:
+                # a bare op name where a value belongs (`linear(relu)`): most likely a misspelt name
                 hint = suggest(expr.id, list(self.consts) + list(scope.names))
                 found = f"`{expr.id}`"
                 self.error("E0101", f"undefined name `{expr.id}`", expr.span, hint=hint)
