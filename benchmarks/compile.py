@@ -29,9 +29,12 @@ from pbtnas.dsl.parser import _parser, parse
 ROOT = Path(__file__).resolve().parents[1]
 # Each space with the `--set` overrides of its reduced-width build.
 REDUCED = {"gan": {"gf_dim": "16", "df_dim": "16"}, "ganhard": {"gf_dim": "16", "df_dim": "16"},
-           "drqv2": {"filters": "8", "hidden": "64"}, "nb201": {"C": "4", "N": "1"}}
+           "drqv2": {"filters": "8", "hidden": "64"}, "nb201": {"C": "4", "N": "1"},
+           "darts": {"C": "4", "cells": "5"},
+           "ofa_mbv3": {"first": "8", "w1": "8", "w2": "16", "w3": "24", "w4": "32", "w5": "40", "final": "48",
+                        "last": "64"}}
 COMPILE_TARGET_S = 0.150
-TARGETED = ("ganhard", "nb201")  # the spaces the compile target applies to
+TARGETED = ("ganhard", "nb201", "darts", "ofa_mbv3")  # the spaces the compile target applies to
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
