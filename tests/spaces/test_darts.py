@@ -165,26 +165,9 @@ def test_mixing_a_reduction_pair_copies_the_layers_of_every_reduction_cell(small
 
 @pytest.mark.slow
 def test_a_two_step_search_on_the_classify_task_at_reduced_width(ray_session: str, tmp_path: Path) -> None:
-    import json
-    import os
-    import subprocess
-    import sys
+    from searching import classifies_8x8_digits, two_step_search
 
-    import pbtnas
-    from pbtnas.engine.commands import release_kept_workers
-
-    release_kept_workers()  # the subprocess's actors need the session's CPUs
-    root = SPACE_FILE.parents[1]
-    run = tmp_path / "darts-run"
-    cmd = [sys.executable, "-m", "pbtnas.cli", "search", str(SPACE_FILE), "--task", "classify",
-           "--set", "in_channels=1", "--set", "resolution=8", "--set", "C=4", "--set", "cells=3",
-           "--population", "4", "--epochs", "2", "--step", "1", "--seed", "0", "--out", str(run),
-           "--address", ray_session, "--no-progress", "--workers", "2"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(root)})
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "best fitness" in done.stdout
-    module, genome = pbtnas.load(run)
+    sets = {"in_channels": "1", "resolution": "8", "C": "4", "cells": "3"}
+    module, genome = two_step_search(SPACE_FILE, sets, tmp_path / "darts-run", ray_session)
     assert len(genome.values) == 24
-    assert module.classifier(torch.randn(3, 1, 8, 8)).shape == (3, 10)
-    assert 0.0 <= json.loads((run / "best" / "info.json").read_text())["fitness"] <= 1.0
+    assert classifies_8x8_digits(module)
