@@ -14,20 +14,22 @@ import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
-
-import numpy as np
-from torch import nn
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from pbtnas.compiler import routing
 from pbtnas.compiler.activity import Activity, ActivityModel, ArchitectureCount
-from pbtnas.compiler.builder import Builder
 from pbtnas.layers.dims import Dim
 from pbtnas.compiler.elaborate import Elaborator, GeneDef, Program
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Diagnostic, DiagnosticError, Source
 from pbtnas.dsl.parser import parse
 from pbtnas.errors import EXIT_DIAGNOSTICS, UserError
+
+if TYPE_CHECKING:  # numpy and torch load when a genome is drawn or a network built, not when compiling
+    import numpy as np
+    from torch import nn
+
+    from pbtnas.compiler.builder import Builder
 
 ARTIFACT_FORMAT = 1
 
@@ -254,7 +256,7 @@ class CompiledSpace:
                  tuple(g["prefixes"]), tuple(g["linked"]), g.get("shapes", ""))
             for i, g in enumerate(artifact["genes"]))
         self.networks: tuple[str, ...] = tuple(n["name"] for n in artifact["networks"])
-        self._builder = Builder(artifact)
+        self._builder: Builder | None = None  # made on the first build: torch loads then, not when compiling
         self._by_name = {g.name: g for g in self.genes}
         self._activity: ActivityModel | None = None
         self._architectures: ArchitectureCount | None = None
@@ -336,7 +338,12 @@ class CompiledSpace:
 
     # -- networks and weights ----------------------------------------------------------------------------------------
     def build(self, genome: Genome | Sequence[int], seed: int | None = None) -> nn.Module:
-        return self._builder.build(self.validate(genome).values, seed)
+        genome = self.validate(genome)
+        if self._builder is None:
+            from pbtnas.compiler.builder import Builder
+
+            self._builder = Builder(self.artifact)
+        return self._builder.build(genome.values, seed)
 
     def owned_keys(self, index: int, keys: Iterable[str]) -> list[str]:
         prefixes = self.genes[index].prefixes

@@ -1,10 +1,11 @@
-"""The implementations of ``pbtnas search`` and ``pbtnas soup`` (the typer wiring is in ``cli_commands``).
+"""The implementations of ``pbtnas search`` and ``pbtnas soup`` (the typer wiring is in ``pbtnas/cli/search.py``).
 
 User errors raise ``UserError`` with a message meant to be printed as is; the CLI turns it into a non-zero exit.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
@@ -34,9 +35,69 @@ from pbtnas.engine.selection import rank
 from pbtnas.engine.soup import greedy_soup
 from pbtnas.tasks.registry import UnknownTask, get_task
 
-__all__ = ["UserError", "compile_space_for", "run_search", "search", "soup"]
+__all__ = ["TASK_SHORTCUTS", "UserError", "compile_space_for", "run_search", "search", "search_values", "soup"]
 
 log = logging.getLogger("pbtnas.engine")
+
+
+# Options of `pbtnas search` that are task options (`--data cifar10` is `--task-option data=cifar10`).
+TASK_SHORTCUTS = ("preset", "data", "data_root", "download", "inception_weights", "env", "obs", "shared_replay")
+
+
+def _pairs(items: dict[str, Any] | list[str] | None, what: str) -> dict[str, str]:
+    if isinstance(items, dict):
+        return dict(items)
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = str(item).partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"{what} expects NAME=VALUE, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _json_or_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def _schedule(items: list[Any]) -> list[Any]:
+    rules: list[Any] = []
+    for item in items:
+        if not isinstance(item, str):  # already {"until_epoch": ..., "step": ...}: the config validates it
+            rules.append(item)
+            continue
+        until, sep, step = item.partition(":")
+        if not sep or not until.strip().isdigit() or not step.strip().isdigit():
+            raise UserError(f"--step-schedule expects UNTIL_EPOCH:STEP (e.g. 150:20), got {item!r}")
+        rules.append({"until_epoch": int(until), "step": int(step)})
+    return rules
+
+
+def search_values(options: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``pbtnas search`` (None: not given) as the values of a config, as the CLI and ``pbtnas.search``
+    both pass them: ``overrides`` and ``task_options`` as dicts or ``NAME=VALUE`` strings (a task option's value is
+    JSON when it parses), ``step_schedule`` as ``UNTIL:STEP`` strings or dicts, the task shortcuts (``data``,
+    ``preset``, ...) moved into ``task_options``. Unknown names are left for the config to refuse."""
+    values = {k: v for k, v in options.items() if v is not None and k not in TASK_SHORTCUTS}
+    if values.get("overrides"):
+        values["overrides"] = _pairs(values["overrides"], "--set")
+    else:  # an empty `--set` list is no option given (a resumed run refuses any change but execution options)
+        values.pop("overrides", None)
+    task_options = {k: _json_or_text(v) for k, v in _pairs(values.pop("task_options", None),
+                                                            "--task-option").items()}
+    task_options.update({k: options[k] for k in TASK_SHORTCUTS if options.get(k) is not None})
+    if task_options:
+        values["task_options"] = task_options
+    if values.get("step_schedule"):
+        values["step_schedule"] = _schedule(list(values["step_schedule"]))
+    else:
+        values.pop("step_schedule", None)
+    return values
 
 
 def space_loader_of(space: Any) -> str:

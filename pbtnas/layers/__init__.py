@@ -1,6 +1,18 @@
-"""The op library: each op with its shape rule and its torch module."""
+"""The op library: each op with its shape rule (ops.py, torch-free) and its torch module (modules.py)."""
 
-from pbtnas.layers.modules import renormalize_state
+from __future__ import annotations
+
+from typing import Any
+
 from pbtnas.layers.ops import ArgSpec, OpSpec, ShapeError, get_op, op_names, register_op
 
 __all__ = ["ArgSpec", "OpSpec", "ShapeError", "get_op", "op_names", "register_op", "renormalize_state"]
+
+
+def __getattr__(name: str) -> Any:
+    # The torch modules load on first use, so the compiler (which imports this package for the table) stays torch-free
+    if name == "renormalize_state":
+        from pbtnas.layers.modules import renormalize_state
+
+        return renormalize_state
+    raise AttributeError(f"module 'pbtnas.layers' has no attribute {name!r}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pbtnas.layers.ops import ACTIVATION_CLASSES, SN_STYLES
 
-SN_STYLES = ("hook", "parametrization")
 # torch.nn.utils.parametrizations.spectral_norm runs 15 iterations when it is made, and registering it runs the
 # parametrization once more (a training-mode forward: one more iteration) to check its output; the reference's
 # switchable wrapper returns the weight untouched when off, so that check iterates only when SN is on.
@@ -198,10 +200,12 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 
-ACTIVATIONS = {
-    "id": nn.Identity, "identity": nn.Identity, "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-    "swish": nn.SiLU, "silu": nn.SiLU, "gelu": nn.GELU, "elu": nn.ELU,
-    "leaky_relu": lambda: nn.LeakyReLU(0.2),
-    # MobileNetV3's piecewise-linear forms: x * relu6(x + 3) / 6 and relu6(x + 3) / 6
-    "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid,
-}
+
+def _activation_factory(cls_name: str, args: tuple) -> Callable[[], nn.Module]:
+    cls = getattr(nn, cls_name)
+    return lambda: cls(*args)
+
+
+# The op library's table (ops.ACTIVATION_CLASSES, torch-free) turned into module factories.
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    name: _activation_factory(cls_name, args) for name, (cls_name, args) in ACTIVATION_CLASSES.items()}

@@ -8,13 +8,14 @@ interchangeability for every value of `H`, `W` or a dimension gene. New ops are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
-
-from torch import nn
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable
 
 from pbtnas.layers import dims
 from pbtnas.layers.dims import Dim, as_dim, shape_str
-from pbtnas.layers import modules as M
+
+if TYPE_CHECKING:
+    from torch import nn
 
 REQUIRED = object()
 Shape = tuple[Dim, ...]
@@ -233,25 +234,54 @@ def _bool(x: Any) -> bool:
 
 
 # ---- module builders ------------------------------------------------------------------------------------------
+# The table above and below is torch-free: `pbtnas check`, `compile` and `ops` read names, arguments and shape rules
+# only, and torch is imported the first time a network is built (a builder runs).
+
+def _nn() -> ModuleType:
+    from torch import nn
+
+    return nn
+
+
+def _M() -> ModuleType:
+    from pbtnas.layers import modules
+
+    return modules
+
+
+# Activations by name: the torch.nn class and its arguments (modules.ACTIVATIONS is built from this table).
+ACTIVATION_CLASSES: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "id": ("Identity", ()), "identity": ("Identity", ()), "relu": ("ReLU", ()), "tanh": ("Tanh", ()),
+    "sigmoid": ("Sigmoid", ()), "swish": ("SiLU", ()), "silu": ("SiLU", ()), "gelu": ("GELU", ()),
+    "elu": ("ELU", ()), "leaky_relu": ("LeakyReLU", (0.2,)),
+    # MobileNetV3's piecewise-linear forms: x * relu6(x + 3) / 6 and relu6(x + 3) / 6
+    "hardswish": ("Hardswish", ()), "hardsigmoid": ("Hardsigmoid", ()),
+}
+SN_STYLES = ("hook", "parametrization")
+
+
+def _activation(kind: str) -> nn.Module:
+    return _M().ACTIVATIONS[kind]()
+
 
 def _build_conv(shape, a):
     kw = dict(kernel_size=a["k"], stride=a["stride"], padding=a["pad"], dilation=a["dilation"], groups=a["groups"],
               bias=_bool(a["bias"]))
     if a["sn"] is None:
-        return nn.Conv2d(shape[0], a["out"], **kw)
-    return M.SNConv2d(shape[0], a["out"], sn=_bool(a["sn"]), sn_style=a["sn_style"], **kw)
+        return _nn().Conv2d(shape[0], a["out"], **kw)
+    return _M().SNConv2d(shape[0], a["out"], sn=_bool(a["sn"]), sn_style=a["sn_style"], **kw)
 
 
 def _build_linear(shape, a):
     if a["sn"] is None:
-        return nn.Linear(shape[0], a["out"], bias=_bool(a["bias"]))
-    return M.SNLinear(shape[0], a["out"], bias=_bool(a["bias"]), sn=_bool(a["sn"]), sn_style=a["sn_style"])
+        return _nn().Linear(shape[0], a["out"], bias=_bool(a["bias"]))
+    return _M().SNLinear(shape[0], a["out"], bias=_bool(a["bias"]), sn=_bool(a["sn"]), sn_style=a["sn_style"])
 
 
 _SN = ArgSpec("sn", "bool", None)
 # Which of torch's two spectral norms to reproduce (modules.SpectralNormMixin): the GAN reference code uses the hook
 # one, the RL reference code the parametrization one (another power-iteration order, 15 warm-up iterations).
-_SN_STYLE = ArgSpec("sn_style", "choice", "hook", M.SN_STYLES)
+_SN_STYLE = ArgSpec("sn_style", "choice", "hook", SN_STYLES)
 _BIAS = ArgSpec("bias", "bool", "on")
 _MODES = ("nearest", "bilinear")
 
@@ -266,7 +296,7 @@ for _spec in [
                               ArgSpec("pad", "int", 0), ArgSpec("output_pad", "int", 0),
                               ArgSpec("dilation", "int", 1), ArgSpec("groups", "int", 1), _BIAS),
            _convt_shape, _conv_weights,
-           lambda s, a: nn.ConvTranspose2d(s[0], a["out"], a["k"], a["stride"], a["pad"], a["output_pad"],
+           lambda s, a: _nn().ConvTranspose2d(s[0], a["out"], a["k"], a["stride"], a["pad"], a["output_pad"],
                                            a["groups"], _bool(a["bias"]), a["dilation"]),
            "conv_transpose", "transposed 2-d convolution"),
     OpSpec("linear", (ArgSpec("out", "dim"), _BIAS, _SN, _SN_STYLE), _linear_shape,
@@ -274,45 +304,45 @@ for _spec in [
     # affine=off: no weight and bias (DARTS's search cells); the running statistics are state all the same, so the
     # op keeps its channel count as param_dims either way and its state keys stay owned.
     OpSpec("batchnorm", (ArgSpec("affine", "bool", "on"),), _batchnorm_shape, lambda s, a: [s[0]],
-           lambda s, a: nn.BatchNorm2d(s[0], affine=_bool(a["affine"])), "batchnorm",
+           lambda s, a: _nn().BatchNorm2d(s[0], affine=_bool(a["affine"])), "batchnorm",
            "batch normalisation over channels of [C, H, W]; `affine=off` drops the learned scale and shift"),
-    OpSpec("layernorm", (), _layernorm_shape, lambda s, a: [s[-1]], lambda s, a: nn.LayerNorm(s[-1]), "layernorm",
+    OpSpec("layernorm", (), _layernorm_shape, lambda s, a: [s[-1]], lambda s, a: _nn().LayerNorm(s[-1]), "layernorm",
            "layer normalisation over the last dimension"),
-    OpSpec("activation", (ArgSpec("kind", "choice", REQUIRED, tuple(M.ACTIVATIONS)),), _same, _no_params,
-           lambda s, a: M.ACTIVATIONS[a["kind"]](), doc="activation chosen by name (often by a gene)"),
-    OpSpec("dropout", (ArgSpec("p", "float", 0.0),), _same, _no_params, lambda s, a: nn.Dropout(a["p"])),
+    OpSpec("activation", (ArgSpec("kind", "choice", REQUIRED, tuple(ACTIVATION_CLASSES)),), _same, _no_params,
+           lambda s, a: _activation(a["kind"]), doc="activation chosen by name (often by a gene)"),
+    OpSpec("dropout", (ArgSpec("p", "float", 0.0),), _same, _no_params, lambda s, a: _nn().Dropout(a["p"])),
     OpSpec("avg_pool", (ArgSpec("k", "int", 2), ArgSpec("stride", "int", 0), ArgSpec("pad", "int", 0),
                         ArgSpec("include_pad", "bool", "on")), _pool_shape, _no_params,
-           lambda s, a: nn.AvgPool2d(a["k"], a["stride"] or a["k"], a["pad"],
+           lambda s, a: _nn().AvgPool2d(a["k"], a["stride"] or a["k"], a["pad"],
                                      count_include_pad=_bool(a["include_pad"])),
            doc="average pool; `include_pad=off` averages over the real pixels only at the border (DARTS, "
                "NAS-Bench-201)"),
-    OpSpec("zero", (), _same, _no_params, lambda s, a: M.Zero(),
+    OpSpec("zero", (), _same, _no_params, lambda s, a: _M().Zero(),
            doc="zeros of the input's shape (NAS-Bench-201's `none`); unlike `none` it is present and summed"),
     OpSpec("factorized_reduce", (ArgSpec("out", "dim"), ArgSpec("affine", "bool", "on")), _factorized_reduce_shape,
            lambda s, a: [s[0], as_dim(a["out"])],
-           lambda s, a: M.FactorizedReduce(s[0], a["out"], _bool(a["affine"])), "conv",
+           lambda s, a: _M().FactorizedReduce(s[0], a["out"], _bool(a["affine"])), "conv",
            "DARTS's reduction to `out` channels at half the size (rounded up): relu, two stride-2 1x1 convs "
            "(the second on the input shifted one pixel) concatenated, batchnorm"),
     OpSpec("max_pool", (ArgSpec("k", "int", 2), ArgSpec("stride", "int", 0), ArgSpec("pad", "int", 0)), _pool_shape,
-           _no_params, lambda s, a: nn.MaxPool2d(a["k"], a["stride"] or a["k"], a["pad"])),
+           _no_params, lambda s, a: _nn().MaxPool2d(a["k"], a["stride"] or a["k"], a["pad"])),
     OpSpec("upsample", (ArgSpec("scale", "dim"), ArgSpec("mode", "choice", "nearest", _MODES)), _upsample_shape,
-           _no_params, lambda s, a: M.Upsample(a["scale"], a["mode"]), doc="upsample by an integer factor"),
+           _no_params, lambda s, a: _M().Upsample(a["scale"], a["mode"]), doc="upsample by an integer factor"),
     OpSpec("resize", (ArgSpec("h", "dim"), ArgSpec("w", "dim"), ArgSpec("mode", "choice", "nearest", _MODES)),
-           _resize_shape, _no_params, lambda s, a: M.Resize((a["h"], a["w"]), a["mode"])),
-    OpSpec("flatten", (), _flatten_shape, _no_params, lambda s, a: nn.Flatten()),
-    OpSpec("reshape", (), _reshape_shape, _no_params, lambda s, a: M.Reshape(tuple(a["dims"])), varargs="dims"),
+           _resize_shape, _no_params, lambda s, a: _M().Resize((a["h"], a["w"]), a["mode"])),
+    OpSpec("flatten", (), _flatten_shape, _no_params, lambda s, a: _nn().Flatten()),
+    OpSpec("reshape", (), _reshape_shape, _no_params, lambda s, a: _M().Reshape(tuple(a["dims"])), varargs="dims"),
     OpSpec("slice", (ArgSpec("start", "dim"), ArgSpec("end", "dim")), _slice_shape, _no_params,
-           lambda s, a: M.Slice(a["start"], a["end"]), doc="features [start, end) of a vector"),
+           lambda s, a: _M().Slice(a["start"], a["end"]), doc="features [start, end) of a vector"),
     OpSpec("scale", (ArgSpec("mul", "float", 1.0), ArgSpec("add", "float", 0.0)), _same, _no_params,
-           lambda s, a: M.Affine(a["mul"], a["add"]), doc="x * mul + add"),
-    OpSpec("global_sum_pool", (), _global_pool_shape, _no_params, lambda s, a: M.GlobalPool("sum")),
-    OpSpec("global_avg_pool", (), _global_pool_shape, _no_params, lambda s, a: M.GlobalPool("mean")),
+           lambda s, a: _M().Affine(a["mul"], a["add"]), doc="x * mul + add"),
+    OpSpec("global_sum_pool", (), _global_pool_shape, _no_params, lambda s, a: _M().GlobalPool("sum")),
+    OpSpec("global_avg_pool", (), _global_pool_shape, _no_params, lambda s, a: _M().GlobalPool("mean")),
 ]:
     register_op(_spec)
 
 for _name in ("relu", "tanh", "sigmoid", "swish", "gelu", "elu", "leaky_relu", "hardswish", "hardsigmoid"):
-    register_op(OpSpec(_name, (), _same, _no_params, (lambda n: lambda s, a: M.ACTIVATIONS[n]())(_name),
+    register_op(OpSpec(_name, (), _same, _no_params, (lambda n: lambda s, a: _activation(n))(_name),
                        doc=f"{_name} activation"))
 
 INIT_KINDS = ("conv", "conv_transpose", "linear", "batchnorm", "layernorm")

@@ -7,10 +7,13 @@ pair C with W): see `broadcast_shape`.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from pbtnas.layers.dims import Dim, shape_str
 from pbtnas.layers.ops import Shape, ShapeError
+
+if TYPE_CHECKING:  # the shape rule is the compiler's (torch-free); `multiply` runs on tensors the builder passes
+    import torch
 
 
 def broadcast_shape(a: Shape, b: Shape) -> Shape:

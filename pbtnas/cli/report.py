@@ -1,4 +1,4 @@
-"""The typer wiring of ``pbtnas report`` and ``pbtnas experiment``; ``register(app)`` adds them to the main CLI."""
+"""`pbtnas report` and `pbtnas experiment`: reports of run directories, and configs run for several seeds."""
 
 from __future__ import annotations
 
@@ -6,16 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-__all__ = ["experiment_command", "register", "report_command"]
-
-err_console = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
+from pbtnas.cli.output import fail, reported
+from pbtnas.errors import EXIT_USER
 
 
 def report_command(
@@ -33,14 +26,13 @@ def report_command(
     try:
         summary = build_report(runs, output_path(out, "--out"), title=title)
     except (RunError, UnsafeName) as err:
-        _fail(str(err))
-        return
+        fail(str(err), EXIT_USER)
     if tensorboard:
         from pbtnas.engine.tensorboard import backfill
 
         for run in runs:
             backfill(run)
-    Console().print(f"report of {len(runs)} run(s): {summary['markdown']} and {summary['html']}")
+    print(f"report of {len(runs)} run(s): {summary['markdown']} and {summary['html']}")
 
 
 def experiment_command(
@@ -53,28 +45,23 @@ def experiment_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show each run's progress bar"),
 ) -> None:
     """Run configs for several seeds through `pbtnas search` and write one report across them (resumable)."""
-    from pbtnas.errors import UserError
-    from pbtnas.engine.config import ConfigError
-    from pbtnas.report.experiment import run_experiment
-
     for c in configs:
         if not c.exists():
-            _fail(f"config file not found: {c}")
+            fail(f"config file not found: {c}", EXIT_USER)
+    from rich.console import Console
+
     from pbtnas.engine.names import UnsafeName, output_path, safe_name
+    from pbtnas.report.experiment import run_experiment
 
     extra = {k: v for k, v in {"workers": workers, "address": address, "progress": progress}.items() if v is not None}
     try:
         out_dir = output_path(out, "--out") if out else Path("runs") / safe_name(
             f"experiment-{configs[0].stem}", "the default experiment folder")
     except UnsafeName as err:
-        _fail(str(err))
-        return
-    try:
+        fail(str(err), EXIT_USER)
+    with reported():  # a ConfigError is a UserError
         result = run_experiment(configs, seeds, out_dir, first_seed, extra, say=Console().print)
-    except UserError as err:  # ConfigError is one
-        _fail(str(err), err.exit_code)
-        return
-    Console().print(f"report: {result['report']}")
+    print(f"report: {result['report']}")
 
 
 def register(app: typer.Typer) -> None:

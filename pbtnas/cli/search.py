@@ -1,57 +1,20 @@
-"""The typer wiring of ``pbtnas search`` and ``pbtnas soup``; ``register(app)`` adds them to the main CLI.
+"""`pbtnas search` and `pbtnas soup` (pbtnas.engine.commands computes; Ray and torch load when a search starts).
 
 Every option exists in the TOML config file under the same name with underscores (``--cpus-per-member`` is
-``cpus_per_member``); an option given on the command line wins over the file.
+``cpus_per_member``); an option given on the command line wins over the file. ``pbtnas.search`` takes the same
+options from Python.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
-from rich.console import Console
 
-from pbtnas.engine.commands import search, soup
-from pbtnas.errors import Interrupted, UserError
+from pbtnas.cli.output import reported
 
 __all__ = ["register", "search_command", "soup_command"]
-
-err_console = Console(stderr=True, soft_wrap=True)  # messages stay greppable
-
-
-def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UserError(f"{what} expects NAME=VALUE, got {item!r}")
-        out[name.strip()] = value.strip()
-    return out
-
-
-def _json_or_text(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError:
-        return value
-
-
-def _schedule(items: list[str] | None) -> list[dict[str, int]]:
-    rules = []
-    for item in items or []:
-        until, sep, step = item.partition(":")
-        if not sep or not until.strip().isdigit() or not step.strip().isdigit():
-            raise UserError(f"--step-schedule expects UNTIL_EPOCH:STEP (e.g. 150:20), got {item!r}")
-        rules.append({"until_epoch": int(until), "step": int(step)})
-    return rules
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
 
 
 def search_command(
@@ -108,37 +71,18 @@ def search_command(
                                                  help="rl: one replay buffer per node shared by its members"),
 ) -> None:
     """Search a space with PBT-NAS (or a baseline) on Ray."""
-    try:
-        values: dict[str, Any] = {
-            "space": space, "task": task, "algorithm": algorithm, "population": population, "epochs": epochs,
-            "step": step, "seed": seed, "tau": tau, "mix_probability": mix_probability,
-            "shrink_perturb": shrink_perturb, "mix_with_self": mix_with_self, "out": out, "address": address, "ray_bind": ray_bind,
-            "workers": workers, "cpus_per_member": cpus_per_member, "gpus_per_member": gpus_per_member,
-            "max_retries": max_retries, "progress": progress, "tensorboard": tensorboard,
-            "overlap_steps": overlap_steps, "keep_best_ever_population": keep_best_ever_population,
-        }
-        values = {k: v for k, v in values.items() if v is not None}
-        if set_:
-            values["overrides"] = _pairs(set_, "--set")
-        task_options: dict[str, Any] = {}
-        if task_option:
-            task_options = {k: _json_or_text(v) for k, v in _pairs(task_option, "--task-option").items()}
-        # Shortcuts for the tasks' most used options; they are task options like any --task-option.
-        shortcuts = {"preset": preset, "data": data, "data_root": data_root, "download": download,
-                     "inception_weights": inception_weights, "env": env, "obs": obs, "shared_replay": shared_replay}
-        task_options.update({k: v for k, v in shortcuts.items() if v is not None})
-        if task_options:
-            values["task_options"] = task_options
-        if step_schedule:
-            values["step_schedule"] = _schedule(step_schedule)
-        summary, run_dir = search(values, config, resume)
-    except (UserError, Interrupted) as err:
-        _fail(str(err), err.exit_code)
-        return
-    console = Console()
-    console.print(f"best fitness [bold]{summary.best_fitness:.6g}[/] in {summary.wall_seconds:.1f} s "
-                  f"({summary.workers} workers, {summary.failures} failed members, {summary.restarts} worker restarts)")
-    console.print(f"run directory: {run_dir}   load it with pbtnas.load({str(run_dir)!r})")
+    options = dict(locals())
+    options["overrides"] = options.pop("set_")
+    options["task_options"] = options.pop("task_option")
+    for name in ("config", "resume"):
+        del options[name]
+    from pbtnas.engine.commands import search, search_values
+
+    with reported():
+        summary, run_dir = search(search_values(options), config, resume)
+    print(f"best fitness {summary.best_fitness:.6g} in {summary.wall_seconds:.1f} s "
+          f"({summary.workers} workers, {summary.failures} failed members, {summary.restarts} worker restarts)")
+    print(f"run directory: {run_dir}   load it with pbtnas.load({str(run_dir)!r})")
 
 
 def soup_command(
@@ -151,23 +95,14 @@ def soup_command(
                       "GAN soups; kept by keep_best_ever_population)"),
 ) -> None:
     """Greedy model soup of the members that share the best genome (paper §5.5)."""
-    try:
+    from pbtnas.engine.commands import soup
+
+    with reported():
         info = soup(run_dir, target, name, population)
-    except UserError as err:
-        _fail(str(err), err.exit_code)
-        return
-    Console().print(
-        f"soup of {len(info['ingredients'])}/{len(info['candidates'])} members: fitness {info['fitness']:.6g} "
-        f"(best member alone {info['best_member_fitness']:.6g}) -> {info['folder']}"
-    )
+    print(f"soup of {len(info['ingredients'])}/{len(info['candidates'])} members: fitness {info['fitness']:.6g} "
+          f"(best member alone {info['best_member_fitness']:.6g}) -> {info['folder']}")
 
 
 def register(app: typer.Typer) -> None:
     app.command("search")(search_command)
     app.command("soup")(soup_command)
-
-
-if __name__ == "__main__":  # python -m pbtnas.engine.cli_commands (without the main CLI)
-    _app = typer.Typer(add_completion=False, no_args_is_help=True)
-    register(_app)
-    _app(args=sys.argv[1:])
