@@ -17,9 +17,10 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from lark import Token, Tree
+from lark.exceptions import UnexpectedInput
 
 from pbtnas.dsl.concrete import Comment, Tok, leaves, parse_concrete
 from pbtnas.dsl.diagnostics import Diagnostic, DiagnosticError
@@ -51,28 +52,22 @@ class _Line:
 
 def format_source(text: str, path: str = "<string>") -> str:
     """The canonical layout of `text`. Raises DiagnosticError (the parser's) when `text` does not parse."""
-    before = parse(text, path)
+    parse(text, path)  # the parser's diagnostics, with their friendly labels, for text it refuses
     tree, comments = parse_concrete(text)
+    toks = leaves(tree)
     out = _Printer(comments).module(tree)
+    # The same tokens (less the optional commas) parse to the same tree: checked, since a formatter that changes
+    # a meaning even once is worse than none.
     try:
-        after = parse(out, path)
-    except DiagnosticError as err:
+        tree_after, comments_after = parse_concrete(out)
+    except UnexpectedInput as err:
         raise FormatterBug(f"formatting {path} produced text that does not parse: {err}") from None
-    if _meaning(before) != _meaning(after):
-        raise FormatterBug(f"formatting {path} would change its meaning; the file is left as it is")
-    if [c.text for c in comments] != [c.text for c in parse_concrete(out)[1]]:
+    expected = [(t.type, t.text) for i, t in enumerate(toks) if not _optional(toks, i)]
+    if expected != [(t.type, t.text) for t in leaves(tree_after)]:
+        raise FormatterBug(f"formatting {path} would change its tokens; the file is left as it is")
+    if [c.text for c in comments] != [c.text for c in comments_after]:
         raise FormatterBug(f"formatting {path} would lose or reorder a comment; the file is left as it is")
     return out
-
-
-def _meaning(node: Any) -> Any:
-    """The AST as plain data without source positions: what formatting must keep."""
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return [type(node).__name__] + [_meaning(getattr(node, f.name)) for f in dataclasses.fields(node)
-                                        if not f.name.endswith("span")]
-    if isinstance(node, list | tuple):
-        return [_meaning(x) for x in node]
-    return node
 
 
 # -- spacing ------------------------------------------------------------------------------------------------------
