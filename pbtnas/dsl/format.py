@@ -186,9 +186,10 @@ class _Printer:
         gaps: dict[int, list[Comment]] = {}
         for i in range(1, len(toks)):
             gaps[i] = self._pending(toks[i].pos) if self.next_comment < len(self.comments) else []
-        breaks = {i for i, g in gaps.items() if g}
+        forced = {i for i, g in gaps.items() if g}
+        breaks = set(forced)
         for i in range(1, len(toks)):  # the author's line breaks, where a line may break
-            if toks[i].line > toks[i - 1].end_line:
+            if toks[i].line > toks[i - 1].end_line and i not in forced:
                 if _breakable(toks, i):
                     breaks.add(i)
                 elif i >= 2 and _breakable(toks, i - 1):

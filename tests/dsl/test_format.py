@@ -4,6 +4,7 @@ codes and output. The round trip on generated files is tests/dsl/test_format_fuz
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,17 @@ def test_fmt_a_file_that_does_not_parse_or_exist_is_a_user_error_and_the_others_
     assert ugly.read_text() == PRETTY and bad.read_text() == "const a = (1 + 2\n"
     assert "could not be formatted" in err
     assert _run([bad], check=True)[0] == EXIT_USER  # an error wins over "would change"
+
+
+def test_the_example_of_docs_format_md_is_what_the_formatter_does():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "format.md").read_text()
+    blocks = re.findall(r"```\n(.*?)```", doc, re.S)
+    before, after = blocks[-2], blocks[-1]
+    assert format_source(before) == after
+
+
+def test_a_comment_after_an_operator_keeps_the_operator_on_its_line():
+    src = "network n(x: [1]) -> [1] {\n  y = x >> # why\n  # more\n    relu\n  return y\n}\n"
+    out = format_source(src)
+    assert out == "network n(x: [1]) -> [1] {\n  y = x >>  # why\n      # more\n      relu\n  return y\n}\n"
+    assert format_source(out) == out
