@@ -192,7 +192,7 @@ class _Printer:
             if toks[i].line > toks[i - 1].end_line and i not in forced:
                 if _breakable(toks, i):
                     breaks.add(i)
-                elif i >= 2 and _breakable(toks, i - 1):
+                elif i >= 2 and (toks[i - 1].op or toks[i - 1].text == "->"):  # after an operator: before it
                     breaks.add(i - 1)
         extra = [0] * len(toks)
         if pad and len(toks) > 1 and toks[1].text == "=":
@@ -205,7 +205,7 @@ class _Printer:
             e = starts[k + 1] if k + 1 < len(starts) else len(toks)
             for c in gaps.get(s, []):
                 self._comment(c, cols[s])
-            code = " " * cols[s] + layout.text(s, e, cols[s])
+            code = " " * cols[s] + layout.text(s, e)
             self.lines.append(_Line(code))
             self.last_line = self.last_token_line = toks[e - 1].end_line
         self.inside = False
@@ -251,7 +251,7 @@ class _Layout:
                     break
         self.sep = [0] + [(1 if _space(toks[i - 1], toks[i]) else 0) + extra[i] for i in range(1, len(toks))]
 
-    def text(self, s: int, e: int, col: int) -> str:
+    def text(self, s: int, e: int) -> str:
         parts = [self.toks[s].text]
         for i in range(s + 1, e):
             parts.append(" " * self.sep[i] + self.toks[i].text)

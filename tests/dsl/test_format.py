@@ -113,8 +113,9 @@ def test_the_outermost_break_comes_first():
 
 
 def test_line_breaks_the_author_put_are_kept_and_moved_before_the_operator():
-    src = "const a = 1 +\n  2 + 3\nconst b = f(1,\n 2)\nconst c = f(\n1)\n"
-    assert format_source(src) == "const a = 1\n          + 2 + 3\nconst b = f(1,\n            2)\nconst c = f(1)\n"
+    src = "const a = 1 +\n  2 + 3\nconst b = f(1,\n 2)\nconst c = f(\n1)\nvalues V = [a, b,\n]\n"
+    assert format_source(src) == ("const a = 1\n          + 2 + 3\nconst b = f(1,\n            2)\nconst c = f(1)\n"
+                                  "values V = [a, b]\n")
 
 
 def test_comments_are_kept_in_place_even_where_a_line_cannot_break():
