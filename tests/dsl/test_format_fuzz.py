@@ -31,7 +31,7 @@ CAMPAIGN = int(os.environ.get("PBTNAS_FMT_FUZZ", "0"))  # examples per family; 0
 # The small spaces compile in milliseconds, the others in a tenth of a second and more (twice per input): the
 # suite mutates the small ones (test_format.py re-lays out and compiles every space), a campaign all of them.
 NAMES = sorted(ALL) if CAMPAIGN else ["digits", "drqv2_state", "mlp"]
-WEIGHTED = [n for n in NAMES for _ in range({"mlp": 4, "drqv2_state": 2, "digits": 2}.get(n, 1))]
+WEIGHTED = [n for n in NAMES for _ in range({"mlp": 6, "drqv2_state": 3, "digits": 3}.get(n, 1))]
 SPACE = st.sampled_from(WEIGHTED)
 
 SUITE = {"relayout": 120, "token_edits": 60, "noise_lines": 40, "mixed": 40, "numbers": 20, "nesting": 20}
