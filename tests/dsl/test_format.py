@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -254,3 +256,9 @@ def test_a_comment_after_an_operator_keeps_the_operator_on_its_line():
     out = format_source(src)
     assert out == "network n(x: [1]) -> [1] {\n  y = x >>  # why\n      # more\n      relu\n  return y\n}\n"
     assert format_source(out) == out
+
+
+def test_the_formatter_needs_no_torch():
+    # an editor formats on every save: importing the formatter must stay instant
+    code = "import sys, pbtnas.dsl.format; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2]).returncode == 0
