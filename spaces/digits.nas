@@ -30,10 +30,10 @@ network classifier(x: [1, 8, 8]) -> [classes] {
     mlp    = linear(2 * width) >> relu >> linear(classes)
   }
 
-  stem   = x >> conv(width, k=3, pad=1) >> batchnorm >> relu
-  h1     = stem >> stage1
-  down   = (h1 >> max_pool(2)) if pool == max else (h1 >> avg_pool(2))
-  h2     = down >> stage2
+  stem = x >> conv(width, k=3, pad=1) >> batchnorm >> relu
+  h1 = stem >> stage1
+  down = (h1 >> max_pool(2)) if pool == max else (h1 >> avg_pool(2))
+  h2 = down >> stage2
   pooled = h2 >> global_avg_pool >> dropout(dropout)
   return pooled >> head
 }

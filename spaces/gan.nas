@@ -74,11 +74,11 @@ network generator(z: [latent_dim]) -> [3, img_size, img_size] {
   # Fixed projections: part i of z -> the width where it is added. With `stl_projections` the third is not
   # compiled at all (decided from the constant, so it has no weights).
   l1 = z >> slice(0, z_part) >> linear(bottom_width ** 2 * gf_dim)
-         >> reshape(gf_dim, bottom_width, bottom_width)
+       >> reshape(gf_dim, bottom_width, bottom_width)
   l2 = z >> slice(z_part, 2 * z_part) >> linear(4 * bottom_width ** 2 * gf_dim)
-         >> reshape(gf_dim, 2 * bottom_width, 2 * bottom_width)
+       >> reshape(gf_dim, 2 * bottom_width, 2 * bottom_width)
   l3 = (z >> slice(2 * z_part, 3 * z_part) >> linear(16 * bottom_width ** 2 * gf_dim)
-         >> reshape(gf_dim, 4 * bottom_width, 4 * bottom_width)) if not stl_projections
+        >> reshape(gf_dim, 4 * bottom_width, 4 * bottom_width)) if not stl_projections
 
   cell1 = GenCell(x=l1)
   h1 = cell1 + l2

@@ -17,7 +17,7 @@ network classifier(x: [features]) -> [classes] {
   param width2: [32, 64, 128]
   param act2: ACT
   slot norm: [width2] -> [width2] {
-    plain = identity
+    plain     = identity
     layernorm = layernorm
   }
   param dropout: [0.0, 0.2]

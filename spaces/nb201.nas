@@ -45,8 +45,8 @@ block Cell[H, W](x: [C, H, W], C) -> [C, H, W] {
 # ResNet's basic block between stages: two ReLU-conv-BN (the first with stride 2) plus a shortcut of a 2x2 average
 # pool and a 1x1 conv (no BN).
 block Reduction[Ci, H, W](x: [Ci, H, W], C) -> [C, H // 2, W // 2] {
-  conv_a   = x >> relu >> conv(C, k=3, stride=2, pad=1, bias=off) >> batchnorm
-  conv_b   = conv_a >> relu >> conv(C, k=3, pad=1, bias=off) >> batchnorm
+  conv_a = x >> relu >> conv(C, k=3, stride=2, pad=1, bias=off) >> batchnorm
+  conv_b = conv_a >> relu >> conv(C, k=3, pad=1, bias=off) >> batchnorm
   shortcut = x >> avg_pool(2, stride=2) >> conv(C, k=1, bias=off)
   return shortcut + conv_b
 }

@@ -49,9 +49,9 @@ block MB[Ci, H, W](x: [Ci, H, W], C, s, act, se) -> [C, H // s, W // s] {
   h = x >> conv(Ci * e, k=1, bias=off) >> batchnorm >> activation(act)
   dw = h >> conv(Ci * e, k=k, stride=s, pad=(k - 1) // 2, groups=Ci * e, bias=off) >> batchnorm >> activation(act)
   gated = dw * (dw >> global_avg_pool
-                   >> linear((Ci * e // 4 + 4) // 8 * 8
-                             + 8 * ((9 * (Ci * e // 4) - 10 * ((Ci * e // 4 + 4) // 8 * 8) + 999999) // 1000000))
-                   >> relu >> linear(Ci * e) >> hardsigmoid) if se == 1 else dw
+                >> linear((Ci * e // 4 + 4) // 8 * 8
+                          + 8 * ((9 * (Ci * e // 4) - 10 * ((Ci * e // 4 + 4) // 8 * 8) + 999999) // 1000000))
+                >> relu >> linear(Ci * e) >> hardsigmoid) if se == 1 else dw
   return gated >> conv(C, k=1, bias=off) >> batchnorm
 }
 
@@ -72,7 +72,7 @@ block Unit[Ci, H, W](x: [Ci, H, W], C, s, act, se) -> [C, H // s, W // s] {
 network classifier(x: [in_channels, resolution, resolution]) -> [classes] {
   stem = x >> conv(first, k=3, stride=2, pad=1, bias=off) >> batchnorm >> hardswish
   b0 = stem >> conv(first, k=3, pad=1, groups=first, bias=off) >> batchnorm >> relu
-            >> conv(first, k=1, bias=off) >> batchnorm
+       >> conv(first, k=1, bias=off) >> batchnorm
   r0 = stem + b0
   u1 = Unit(x=r0, C=w1, s=s1, act=relu, se=0)
   u2 = Unit(x=u1, C=w2, s=s2, act=relu, se=1)
@@ -80,5 +80,5 @@ network classifier(x: [in_channels, resolution, resolution]) -> [classes] {
   u4 = Unit(x=u3, C=w4, s=s4, act=hardswish, se=1)
   u5 = Unit(x=u4, C=w5, s=s5, act=hardswish, se=1)
   return u5 >> conv(final, k=1, bias=off) >> batchnorm >> hardswish >> global_avg_pool
-            >> linear(last, bias=off) >> hardswish >> dropout(dropout_rate) >> linear(classes)
+         >> linear(last, bias=off) >> hardswish >> dropout(dropout_rate) >> linear(classes)
 }
