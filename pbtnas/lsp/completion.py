@@ -134,7 +134,8 @@ def _options(index: Index, owner: str | None, name: str | None) -> list[lsp.Comp
         where = container[-1]
     else:  # a slot of an option group passed as a parameter: the options its instances have
         sym = index.symbols.get(key)
-        genes = [g for g in (index.program.genes if index.program else []) if sym is not None and g.span == sym.node.span]
+        genes = [g for g in (index.program.genes if index.program else [])
+                 if sym is not None and g.span == sym.node.span]
         options = list(dict.fromkeys(o for g in genes for o in g.options))
         where = name or "?"
     return [_item(o, lsp.CompletionItemKind.EnumMember, f"option {i} of `{where}`", sort=f"1{i:04d}")

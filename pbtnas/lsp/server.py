@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from lsprotocol import types as lsp
 from pygls.capabilities import get_capability
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from pbtnas.lsp import formatting
@@ -40,9 +42,23 @@ class DocumentState:
     closed: bool = False
 
 
+class _Protocol(LanguageServerProtocol):
+    """pygls logs a request whose params do not deserialise and drops it; the client would wait forever. Answer it
+    with the JSON-RPC error instead (invalid params, or internal error)."""
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as err:
+            if "id" in data and "method" in data:
+                self._send_response(data["id"], error=err.to_response_error())
+            raise
+
+
 class NasLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("pbtnas", VERSION, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("pbtnas", VERSION, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=_Protocol)
         self.analyser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pbtnas-analysis")
         self.documents: dict[str, DocumentState] = {}
 

@@ -13,7 +13,8 @@ _KIND = {"const": lsp.SymbolKind.Constant, "values": lsp.SymbolKind.Enum, "group
          "space": lsp.SymbolKind.Namespace, "init": lsp.SymbolKind.Property, "loop": lsp.SymbolKind.Operator}
 
 
-def _symbol(pos: Positions, name: str, kind: str, node, detail: str | None = None, children=None) -> lsp.DocumentSymbol:
+def _symbol(pos: Positions, name: str, kind: str, node, detail: str | None = None,
+            children: list[lsp.DocumentSymbol] | None = None) -> lsp.DocumentSymbol:
     whole = pos.to_range(node.span)
     selection = pos.to_range(getattr(node, "name_span", None) or node.span)
     return lsp.DocumentSymbol(name=name or "?", kind=_KIND[kind], range=whole, selection_range=selection,
