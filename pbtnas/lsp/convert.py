@@ -19,6 +19,7 @@ class Positions:
     string takes; UTF-16, the protocol's default, unless the client chose another)."""
 
     def __init__(self, text: str, units: Callable[[str], int] = _utf16_units):
+        self.text = text
         self.lines = text.split("\n")
         self.units = units
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
 from lsprotocol import types as lsp
 from pygls.capabilities import get_capability
@@ -26,7 +27,9 @@ from pbtnas.lsp.analysis import Analysis, analyse
 from pbtnas.lsp.completion import complete
 from pbtnas.lsp.convert import Positions, to_lsp_diagnostic
 from pbtnas.lsp.hover import hover_text
-from pbtnas.lsp.index import Index
+from pbtnas.dsl.diagnostics import Span
+from pbtnas.lsp.index import Index, Occurrence
+from pbtnas.lsp.linemap import LineMap
 from pbtnas.lsp.symbols import document_symbols
 
 log = logging.getLogger(__name__)
@@ -115,6 +118,41 @@ class NasLanguageServer(LanguageServer):
         return index, Positions(analysis.text, units)
 
 
+@dataclass
+class Lookup:
+    """The name at a request's position, in the index that knows it, and how that index's spans map to the text
+    the editor shows (identity, or through a LineMap for the last version that parsed)."""
+
+    index: Index
+    occurrence: Occurrence | None
+    positions: Positions
+    to_current: Callable[[Span | None], Span | None]
+
+    def range(self, span: Span | None) -> lsp.Range | None:
+        current = self.to_current(span)
+        return self.positions.to_range(current) if current is not None else None
+
+
+async def lookup(ls: "NasLanguageServer", uri: str, position: lsp.Position) -> Lookup | None:
+    found = await ls.index(uri)
+    if found is None:
+        return None
+    index, positions = found
+    line, column = positions.from_position(position)
+    result = Lookup(index, index.at(line, column), positions, lambda span: span)
+    state = ls.documents.get(uri)
+    parsed = state.parsed if state is not None else None
+    if result.occurrence is None and index.decl_at(line) is None and parsed is not None \
+            and parsed.text != positions.text:
+        # the cursor's declaration does not parse now: the last version that parsed, at the unchanged lines
+        old = await asyncio.get_running_loop().run_in_executor(ls.analyser, parsed.index)
+        lines = LineMap(parsed.text, positions.text)
+        old_line = lines.to_old.get(line)
+        if old_line is not None:
+            result = Lookup(old, old.at(old_line, column), positions, lines.span_to_new)
+    return result
+
+
 def _diagnose(text: str, uri: str, version: int | None, units) -> tuple[Analysis, list[lsp.Diagnostic]]:
     analysis = analyse(text, to_fs_path(uri) or uri, version)
     positions = Positions(text, units)
@@ -142,41 +180,33 @@ def create_server() -> NasLanguageServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     async def hover(ls: NasLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
-        found = await ls.index(params.text_document.uri)
-        if found is None:
+        found = await lookup(ls, params.text_document.uri, params.position)
+        if found is None or found.occurrence is None:
             return None
-        index, positions = found
-        occ = index.at(*positions.from_position(params.position))
-        sym = index.symbols.get(occ.key) if occ is not None else None
-        text = hover_text(index, sym) if sym is not None else None
+        sym = found.index.symbols.get(found.occurrence.key)
+        text = hover_text(found.index, sym) if sym is not None else None
         if text is None:
             return None
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
-                         range=positions.to_range(occ.span))
+                         range=found.range(found.occurrence.span))
 
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     async def definition(ls: NasLanguageServer, params: lsp.DefinitionParams) -> list[lsp.Location] | None:
-        found = await ls.index(params.text_document.uri)
-        if found is None:
+        found = await lookup(ls, params.text_document.uri, params.position)
+        if found is None or found.occurrence is None:
             return None
-        index, positions = found
-        occ = index.at(*positions.from_position(params.position))
-        sym = index.symbols.get(occ.key) if occ is not None else None
-        if sym is None or sym.span is None:
-            return None  # ops live in Python, not in the file
-        return [lsp.Location(uri=params.text_document.uri, range=positions.to_range(sym.span))]
+        sym = found.index.symbols.get(found.occurrence.key)
+        target = found.range(sym.span) if sym is not None else None  # ops live in Python, not in the file
+        return [lsp.Location(uri=params.text_document.uri, range=target)] if target is not None else None
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     async def references(ls: NasLanguageServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
-        found = await ls.index(params.text_document.uri)
-        if found is None:
+        found = await lookup(ls, params.text_document.uri, params.position)
+        if found is None or found.occurrence is None:
             return None
-        index, positions = found
-        occ = index.at(*positions.from_position(params.position))
-        if occ is None:
-            return None
-        return [lsp.Location(uri=params.text_document.uri, range=positions.to_range(o.span))
-                for o in index.references(occ.key, params.context.include_declaration)]
+        ranges = [found.range(o.span) for o in found.index.references(found.occurrence.key,
+                                                                       params.context.include_declaration)]
+        return [lsp.Location(uri=params.text_document.uri, range=r) for r in ranges if r is not None]
 
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["[", ".", ":", " "]))
     async def completion(ls: NasLanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
