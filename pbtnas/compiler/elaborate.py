@@ -80,4 +80,4 @@ class Elaborator:
         hidden = failed_statements(self.module, error_spans, decls.consts, decls.values, report.error)
         layout.warn_unused(report, hidden)
         return Program(decls.space_name, dict(decls.consts), layout.genes, networks, layout.ops, dict(decls.init),
-                       tied_slots)
+                       tied_slots, blocks.nodes)

@@ -38,6 +38,9 @@ class BlockElaborator:
         self._instance_stack: list[str] = []  # blocks being instantiated, outermost first (recursion check)
         self.reached: set[str] = set()  # blocks the networks elaborated (unreached.py checks the others)
         self.unrolled = 0  # loop iterations unrolled so far in the whole space (repetition.py bounds it)
+        # (statement span, instance prefix, value) of every node assigned: what a node is in each instance, kept for
+        # the language server's hover (the scopes that hold these values are gone after the walk)
+        self.nodes: list[tuple[Span, str, TVal]] = []
 
     def network(self, decl: ast.BlockDecl) -> NetworkIR | None:
         """The IR of one network, or None when its body or result failed (reported)."""
@@ -180,6 +183,8 @@ class BlockElaborator:
         if isinstance(expr, ast.Call) and expr.fn in self.decls.blocks:
             inst = self._instance(stmt.name, expr, scope, pending, stmt.tied)
             scope.names[stmt.name] = inst if inst is not None else POISON  # a failed instance was reported
+            if inst is not None:
+                self.nodes.append((stmt.span, scope.prefix, inst.nodes[""].value))
             return
         r = self.tensors.tensor(expr, scope, PathCounter(f"{scope.prefix}.{stmt.name}"), pending)
         if r is None:
@@ -189,6 +194,7 @@ class BlockElaborator:
         var = scope.var_prefix + stmt.name
         self.stmts.append((var, ir))
         scope.names[stmt.name] = TensorRef(var, value)
+        self.nodes.append((stmt.span, scope.prefix, value))
 
     def _instance(self, name: str, call: ast.Call, scope: Scope, pending, tied: str | None = None
                   ) -> InstanceRef | None:

@@ -97,6 +97,8 @@ class Program:
     ops: dict[str, OpRecord]
     init: dict[str, tuple[str, dict]]
     tied_slots: list[GeneDef] = field(default_factory=list)  # followers of tied genes: their own layers
+    # (statement span, instance prefix, value) of every node in every instance (instances.py): for editors
+    nodes: list[tuple[Span, str, TVal]] = field(default_factory=list)
 
 
 # ---- layer values (unapplied pipelines): what static evaluation returns for `conv(8) >> relu` ---------------------

@@ -93,7 +93,7 @@ def _ast_fingerprint(node: Any) -> Any:
     if dataclasses.is_dataclass(node):
         # Fields added by language v2 are left out when unused, so the spaces written before keep their hashes.
         return [type(node).__name__] + [_ast_fingerprint(getattr(node, f.name)) for f in dataclasses.fields(node)
-                                        if f.name not in ("span", "fn_span", "group_span", "values_span")
+                                        if f.name not in ("span", "name_span", "fn_span", "group_span", "values_span")
                                         and not (f.name in _V2_OPTIONAL and getattr(node, f.name) is None)]
     if isinstance(node, list):
         return [_ast_fingerprint(x) for x in node]

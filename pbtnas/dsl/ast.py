@@ -12,6 +12,14 @@ class Node:
     span: Span = field(compare=False, repr=False, kw_only=True)
 
 
+@dataclass
+class Named(Node):
+    """A node that introduces a name: `name_span` is where the name itself is written (for editors: hover, go to
+    definition), inside `span`, which covers the whole declaration or statement."""
+
+    name_span: Span | None = field(default=None, compare=False, repr=False, kw_only=True)
+
+
 # ---- values and expressions -------------------------------------------------------------------------------------
 
 @dataclass
@@ -155,7 +163,7 @@ class TupleType(Node):
 
 
 @dataclass
-class Param(Node):
+class Param(Named):
     """A block/option-group parameter: a tensor input (`x: [C, H, W]`, `?` when optional) or a value."""
 
     name: str
@@ -167,13 +175,13 @@ class Param(Node):
 # ---- statements ---------------------------------------------------------------------------------------------------
 
 @dataclass
-class OptionDef(Node):
+class OptionDef(Named):
     name: str
     expr: Expr
 
 
 @dataclass
-class SlotRef(Node):
+class SlotRef(Named):
     name: str
     group: str
     group_span: Span = field(compare=False, repr=False)
@@ -182,7 +190,7 @@ class SlotRef(Node):
 
 
 @dataclass
-class SlotInline(Node):
+class SlotInline(Named):
     name: str
     in_type: ShapeType
     out_type: ShapeType
@@ -190,20 +198,20 @@ class SlotInline(Node):
 
 
 @dataclass
-class ParamInline(Node):
+class ParamInline(Named):
     name: str
     values: list[Value]
 
 
 @dataclass
-class ParamRef(Node):
+class ParamRef(Named):
     name: str
     values_name: str
     values_span: Span = field(compare=False, repr=False)
 
 
 @dataclass
-class Assign(Node):
+class Assign(Named):
     name: str
     expr: Expr
     index: "Expr | None" = None  # `c[i] = ...` in a repetition
@@ -211,7 +219,7 @@ class Assign(Node):
 
 
 @dataclass
-class For(Node):
+class For(Named):
     """`for i in range(start, stop) { ... }`: the body unrolled once per index."""
     var: str
     start: Expr
@@ -220,7 +228,7 @@ class For(Node):
 
 
 @dataclass
-class Pick(Node):
+class Pick(Named):
     """`pick NAME: k of [a, b, c]`: a gene over the k-combinations of the candidates."""
     name: str
     k: int
@@ -238,31 +246,31 @@ Stmt = SlotRef | SlotInline | ParamInline | ParamRef | Assign | Return | For | P
 # ---- declarations -------------------------------------------------------------------------------------------------
 
 @dataclass
-class SpaceDecl(Node):
+class SpaceDecl(Named):
     name: str
 
 
 @dataclass
-class ConstDecl(Node):
+class ConstDecl(Named):
     name: str
     expr: Expr
 
 
 @dataclass
-class InitDecl(Node):
+class InitDecl(Named):
     kind: str
     scheme: str
     args: list[Arg]
 
 
 @dataclass
-class ValuesDecl(Node):
+class ValuesDecl(Named):
     name: str
     values: list[Value]
 
 
 @dataclass
-class OptionsDecl(Node):
+class OptionsDecl(Named):
     name: str
     shape_vars: list[Name]
     params: list[Param]
@@ -272,7 +280,7 @@ class OptionsDecl(Node):
 
 
 @dataclass
-class BlockDecl(Node):
+class BlockDecl(Named):
     name: str
     shape_vars: list[Name]
     params: list[Param]

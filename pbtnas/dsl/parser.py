@@ -43,6 +43,12 @@ class _LiteralError(Exception):
         self.diagnostic = diagnostic
 
 
+def _named(node, tok: Token):
+    """`node` with the span of the token that names it (the declaration's own span covers the whole statement)."""
+    node.name_span = _tok_span(tok)
+    return node
+
+
 class _Tied(str):
     """The name after `tied`, told apart from the statement's other items."""
 
@@ -204,12 +210,12 @@ class _ToAst(Transformer):
         name, kind = items
         if isinstance(kind, ast.Param):  # tensor_param carries its shape
             kind.name, kind.span = str(name), _span(meta)
-            return kind
-        return ast.Param(str(name), "options" if kind == "options" else "value", span=_span(meta))
+            return _named(kind, name)
+        return _named(ast.Param(str(name), "options" if kind == "options" else "value", span=_span(meta)), name)
 
     @v_args(meta=True)
     def param_untyped(self, meta, items):
-        return ast.Param(str(items[0]), "value", span=_span(meta))
+        return _named(ast.Param(str(items[0]), "value", span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def tensor_param(self, meta, items):
@@ -221,7 +227,7 @@ class _ToAst(Transformer):
     # -- statements ---------------------------------------------------------------------------------------------
     @v_args(meta=True)
     def option(self, meta, items):
-        return ast.OptionDef(str(items[0]), items[1], span=_span(meta))
+        return _named(ast.OptionDef(str(items[0]), items[1], span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def slot_ref(self, meta, items):
@@ -229,46 +235,47 @@ class _ToAst(Transformer):
         tied = items.pop() if items and isinstance(items[-1], _Tied) else None
         name, group = items[0], items[1]
         args = items[2] if len(items) > 2 else []
-        return ast.SlotRef(str(name), str(group), _tok_span(group), args, tied=str(tied) if tied else None,
-                           span=_span(meta))
+        return _named(ast.SlotRef(str(name), str(group), _tok_span(group), args, tied=str(tied) if tied else None,
+                                  span=_span(meta)), name)
 
     def tied(self, items):
         return _Tied(str(items[0]))
 
     @v_args(meta=True)
     def slot_inline(self, meta, items):
-        return ast.SlotInline(str(items[0]), items[1], items[2], list(items[3:]), span=_span(meta))
+        return _named(ast.SlotInline(str(items[0]), items[1], items[2], list(items[3:]), span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def param_inline(self, meta, items):
-        return ast.ParamInline(str(items[0]), items[1], span=_span(meta))
+        return _named(ast.ParamInline(str(items[0]), items[1], span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def param_ref(self, meta, items):
-        return ast.ParamRef(str(items[0]), str(items[1]), _tok_span(items[1]), span=_span(meta))
+        return _named(ast.ParamRef(str(items[0]), str(items[1]), _tok_span(items[1]), span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def assign_stmt(self, meta, items):
         tied = str(items[2]) if len(items) > 2 else None
-        return ast.Assign(str(items[0]), items[1], tied=tied, span=_span(meta))
+        return _named(ast.Assign(str(items[0]), items[1], tied=tied, span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def assign_indexed(self, meta, items):
         tied = str(items[3]) if len(items) > 3 else None
-        return ast.Assign(str(items[0]), items[2], index=items[1], tied=tied, span=_span(meta))
+        return _named(ast.Assign(str(items[0]), items[2], index=items[1], tied=tied, span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def for_stmt(self, meta, items):
-        var, rest = str(items[0]), list(items[1:])
+        var_tok, rest = items[0], list(items[1:])
+        var = str(var_tok)
         bounds = [x for x in rest if not isinstance(x, _STMT_TYPES)]
         body = [x for x in rest if isinstance(x, _STMT_TYPES)]
         if len(bounds) == 1:  # range(stop)
             bounds = [ast.Int(0, span=bounds[0].span), bounds[0]]
-        return ast.For(var, bounds[0], bounds[1], body, span=_span(meta))
+        return _named(ast.For(var, bounds[0], bounds[1], body, span=_span(meta)), var_tok)
 
     @v_args(meta=True)
     def pick_stmt(self, meta, items):
-        return ast.Pick(str(items[0]), int(items[1]), list(items[2:]), span=_span(meta))
+        return _named(ast.Pick(str(items[0]), int(items[1]), list(items[2:]), span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def return_stmt(self, meta, items):
@@ -277,20 +284,20 @@ class _ToAst(Transformer):
     # -- declarations -------------------------------------------------------------------------------------------
     @v_args(meta=True)
     def space_decl(self, meta, items):
-        return ast.SpaceDecl(str(items[0]), span=_span(meta))
+        return _named(ast.SpaceDecl(str(items[0]), span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def const_decl(self, meta, items):
-        return ast.ConstDecl(str(items[0]), items[1], span=_span(meta))
+        return _named(ast.ConstDecl(str(items[0]), items[1], span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def init_decl(self, meta, items):
         args = items[2] if len(items) > 2 else []
-        return ast.InitDecl(str(items[0]), str(items[1]), args, span=_span(meta))
+        return _named(ast.InitDecl(str(items[0]), str(items[1]), args, span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def values_decl(self, meta, items):
-        return ast.ValuesDecl(str(items[0]), items[1], span=_span(meta))
+        return _named(ast.ValuesDecl(str(items[0]), items[1], span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def options_decl(self, meta, items):
@@ -299,7 +306,7 @@ class _ToAst(Transformer):
             isinstance(x, ast.Name) for x in rest[0]) and not (rest[0] and isinstance(rest[0][0], ast.Param)) else []
         params = rest.pop(0) if rest and isinstance(rest[0], list) else []
         in_type, out_type, options = rest[0], rest[1], rest[2:]
-        return ast.OptionsDecl(name, shape_vars, params, in_type, out_type, options, span=_span(meta))
+        return _named(ast.OptionsDecl(name, shape_vars, params, in_type, out_type, options, span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def block_decl(self, meta, items):
@@ -308,12 +315,12 @@ class _ToAst(Transformer):
         if isinstance(rest[0], list) and isinstance(rest[1], list):
             shape_vars = rest.pop(0)
         params, out_type, body = rest[0], rest[1], rest[2:]
-        return ast.BlockDecl(name, shape_vars, params, out_type, body, span=_span(meta))
+        return _named(ast.BlockDecl(name, shape_vars, params, out_type, body, span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def network_decl(self, meta, items):
         name, params, out_type, body = str(items[0]), items[1], items[2], items[3:]
-        return ast.BlockDecl(name, [], params, out_type, body, is_network=True, span=_span(meta))
+        return _named(ast.BlockDecl(name, [], params, out_type, body, is_network=True, span=_span(meta)), items[0])
 
     @v_args(meta=True)
     def start(self, meta, items):
