@@ -17,7 +17,6 @@ from pbtnas.dsl import textmate, vimsyntax, vocabulary
 from pbtnas.dsl.vocabulary import Vocabulary, VocabularyError
 
 REPO = Path(__file__).resolve().parents[2]
-EDITORS = REPO / "editors"
 
 
 def _json(build: Callable[[Vocabulary], object]) -> Callable[[Vocabulary], str]:
@@ -44,7 +43,7 @@ def stale(root: Path = REPO) -> list[str]:
             if not (root / path).is_file() or (root / path).read_text() != text]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, root: Path = REPO) -> int:
     parser = argparse.ArgumentParser(prog="python -m pbtnas.dsl.editor_files", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 when a file is out of date")
     args = parser.parse_args(argv)
@@ -54,14 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.check:
-        old = [p for p, text in files.items() if not (REPO / p).is_file() or (REPO / p).read_text() != text]
+        old = [p for p, text in files.items() if not (root / p).is_file() or (root / p).read_text() != text]
         for path in old:
             print(f"out of date: {path}", file=sys.stderr)
         if old:
             print(f"run `{textmate.GENERATED_BY}` to regenerate", file=sys.stderr)
         return 1 if old else 0
     for path, text in files.items():
-        target = REPO / path
+        target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.is_file() or target.read_text() != text:
             target.write_text(text)

@@ -19,7 +19,6 @@ syn match nasOperator "!=\|\*\*\|->\|//\|==\|>>\|??\|%\|\*\|+\|-\|/\|=\|?\||"
 
 syn match nasGene "\%(\<\%(slot\|param\|pick\|tied\)\s\+\)\@<=\h\w*"
 syn match nasDefinition "\%(\<\%(options\|block\|network\|space\|const\|values\)\s\+\)\@<=\h\w*"
-syn match nasOption "^\s*\zs\h\w*\ze\s*=\%(=\)\@!"
 syn match nasFloat "\<\d\+\%(\.\d*\%([eE][-+]\=\d\+\)\=\|[eE][-+]\=\d\+\)"
 syn match nasNumber "\<\d\+\>"
 syn region nasString start=+"+ end=+"+ oneline
@@ -37,7 +36,6 @@ hi def link nasNone Constant
 hi def link nasBoolean Boolean
 hi def link nasGene Identifier
 hi def link nasDefinition Type
-hi def link nasOption Constant
 hi def link nasFloat Float
 hi def link nasNumber Number
 hi def link nasOperator Operator
