@@ -70,8 +70,9 @@ def syntax(voc: Vocabulary) -> str:
         # line `name = ...` in an option body looks like a node assignment in a block body.
         rf'syn match nasGene "\%(\<\%(slot\|param\|pick\|tied\)\s\+\)\@<={VIM_NAME}"',
         rf'syn match nasDefinition "\%(\<\%(options\|block\|network\|space\|const\|values\)\s\+\)\@<={VIM_NAME}"',
-        rf'syn match nasFloat "{VIM_FLOAT}"',
+        # Of two matches at one column Vim takes the one defined last: a float over the integer part of `0.1`.
         rf'syn match nasNumber "{VIM_INT}"',
+        rf'syn match nasFloat "{VIM_FLOAT}"',
         f'syn region nasString start=+{voc.string_quote}+ end=+{voc.string_quote}+ oneline' if voc.string_quote
         else "",
         rf'syn match nasComment "{comment}.*$" contains=@Spell',

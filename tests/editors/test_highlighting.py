@@ -14,11 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
-from lark import Lark, Token, Tree
+from lark import Token
 
 from pbtnas.dsl import textmate as tm
 from pbtnas.dsl import vocabulary
-from pbtnas.dsl.parser import GRAMMAR_PATH
+import nas_tokens
 from textmate_engine import Grammar
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,26 +58,6 @@ def test_every_pattern_is_in_the_subset_both_engines_read():
         if "(?<" in pattern:  # Oniguruma and `re` both want a fixed-width lookbehind
             for body in re.findall(r"\(\?<[=!]((?:\\.|[^)])*)\)", pattern):
                 assert re.fullmatch(r"(?:\\.|[^\\*+?{|])*", body), f"variable-width lookbehind in {pattern!r}"
-
-
-_COMMENTS: list[Token] = []
-
-
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    return Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual", keep_all_tokens=True,
-                maybe_placeholders=False, lexer_callbacks={"COMMENT": _COMMENTS.append})
-
-
-def _tokens(tree: Tree, ancestors: tuple[str, ...] = ()):
-    """(token, its rule, the token's index among that rule's NAME tokens, the enclosing rules outermost first)."""
-    names = 0
-    for child in tree.children:
-        if isinstance(child, Tree):
-            yield from _tokens(child, ancestors + (tree.data,))
-        else:
-            yield child, str(tree.data), names, ancestors + (tree.data,)
-            names += child.type == "NAME"
 
 
 def _in_shape(ancestors: tuple[str, ...]) -> bool:
@@ -146,14 +126,11 @@ def expected_scope(token: Token, rule: str, index: int, ancestors: tuple[str, ..
 @lru_cache(maxsize=None)
 def _check_space(path: Path) -> tuple[int, dict[str, int]]:
     text = path.read_text()
-    _COMMENTS.clear()
-    tree = _parser().parse(text)
-    comments = list(_COMMENTS)
     chars = grammar().tokenize(text)
     lines = text.split("\n")
     counts: dict[str, int] = {}
     problems = []
-    tokens = [(t, r, i, a) for t, r, i, a in _tokens(tree)] + [(c, "", 0, ()) for c in comments]
+    tokens = nas_tokens.tokens(text)
     for token, rule, index, ancestors in tokens:
         want = expected_scope(token, rule, index, ancestors)
         line, col = token.line - 1, token.column - 1

@@ -19,8 +19,8 @@ syn match nasOperator "!=\|\*\*\|->\|//\|==\|>>\|??\|%\|\*\|+\|-\|/\|=\|?\||"
 
 syn match nasGene "\%(\<\%(slot\|param\|pick\|tied\)\s\+\)\@<=\h\w*"
 syn match nasDefinition "\%(\<\%(options\|block\|network\|space\|const\|values\)\s\+\)\@<=\h\w*"
-syn match nasFloat "\<\d\+\%(\.\d*\%([eE][-+]\=\d\+\)\=\|[eE][-+]\=\d\+\)"
 syn match nasNumber "\<\d\+\>"
+syn match nasFloat "\<\d\+\%(\.\d*\%([eE][-+]\=\d\+\)\=\|[eE][-+]\=\d\+\)"
 syn region nasString start=+"+ end=+"+ oneline
 syn match nasComment "#.*$" contains=@Spell
 
