@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark
@@ -57,6 +58,7 @@ class Vocabulary:
         return pattern[0] if pattern else None
 
 
+@lru_cache(maxsize=4)  # building lark's parser is the slow part; the text is the key, so an edit is seen
 def grammar_literals(grammar_text: str) -> tuple[list[str], list[str], dict[str, str]]:
     """(keywords, operators, regex terminals) of a lark grammar, as its LALR lexer sees them."""
     parser = Lark(grammar_text, parser="lalr", lexer="contextual")
@@ -144,6 +146,6 @@ def load(grammar_path: Path = GRAMMAR_PATH, ops_path: Path = OPS_PATH) -> Vocabu
             raise VocabularyError(f"pbtnas/layers/ops.py no longer has a literal {name}; the editor generator reads "
                                   "the language's reserved names and on/off literals from it")
     return Vocabulary(
-        keywords=tuple(keywords), operators=tuple(operators), patterns=patterns, ops=tuple(ops),
+        keywords=tuple(keywords), operators=tuple(operators), patterns=dict(patterns), ops=tuple(ops),
         reserved=tuple(sorted(constants["RESERVED"])),
         booleans=tuple(sorted(constants["BOOL_TRUE"]) + sorted(constants["BOOL_FALSE"])))
