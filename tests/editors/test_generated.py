@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def test_the_static_reading_of_the_op_library_is_the_library():
 
 def test_the_keywords_are_nas_lark_s_and_each_has_a_scope():
     voc = vocabulary.load()
-    words = {w for w in __import__("re").findall(r'"([a-z]+)"', GRAMMAR_PATH.read_text())}
+    words = {w for w in re.findall(r'"([a-z]+)"', GRAMMAR_PATH.read_text())}
     assert set(voc.keywords) == words
     assert set(textmate.KEYWORD_SCOPES) == words
     assert {"->", ">>", "??", "//", "**", "==", "!="} <= set(voc.operators)
