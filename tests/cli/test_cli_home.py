@@ -36,6 +36,7 @@ def imported_modules(args: list[str], cwd: Path) -> tuple[subprocess.CompletedPr
     ["compile", "{root}/spaces/ganhard.nas", "-o", "{tmp}/ganhard.json"],
     ["sample", "{root}/spaces/drqv2.nas", "--seed", "3"],
     ["ops"],
+    ["fmt", "--check", "{root}/spaces"],
     ["search", "--help"],
 ])
 def test_fast_commands_import_neither_torch_nor_ray(args: list[str], tmp_path: Path) -> None:
@@ -58,8 +59,8 @@ def test_importing_pbtnas_is_cheap_and_its_names_resolve() -> None:
 def test_every_command_lives_in_the_cli_package() -> None:
     group = get_command(app)
     commands = set(group.commands)  # type: ignore[attr-defined]
-    assert commands == {"compile", "check", "sample", "show", "ops", "search", "soup", "evaluate", "images",
-                        "report", "experiment"}
+    assert commands == {"compile", "check", "sample", "show", "ops", "fmt", "lsp", "search", "soup", "evaluate",
+                        "images", "report", "experiment"}
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         assert command.callback.__module__.startswith("pbtnas.cli."), name
 
