@@ -20,7 +20,7 @@ $(BIN)/pbtnas: pyproject.toml | system-packages
 	touch $(BIN)/pbtnas
 
 test: system-packages $(BIN)/pbtnas
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 tests
 
 demo: system-packages $(BIN)/pbtnas
 	$(BIN)/python -m pbtnas.demo
