@@ -49,7 +49,7 @@ def test_fast_commands_import_neither_torch_nor_ray(args: list[str], tmp_path: P
 
 def test_importing_pbtnas_is_cheap_and_its_names_resolve() -> None:
     code = ("import sys, pbtnas; before = set(sys.modules); pbtnas.compile_space; pbtnas.search; pbtnas.load_run; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'ray'}), "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'ray', 'scipy', 'matplotlib'}), "
             "sorted(m for m in before if m.startswith('pbtnas.')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
