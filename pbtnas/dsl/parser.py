@@ -10,7 +10,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from pbtnas.dsl import ast
+from pbtnas.dsl import ast, tables
 from pbtnas.dsl.diagnostics import Diagnostic, DiagnosticError, Source, Span
 
 GRAMMAR_PATH = Path(__file__).resolve().parents[2] / "grammars" / "nas.lark"
@@ -18,8 +18,7 @@ GRAMMAR_PATH = Path(__file__).resolve().parents[2] / "grammars" / "nas.lark"
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=False)
+    return tables.make_parser(GRAMMAR_PATH)
 
 
 def _span(meta) -> Span:
