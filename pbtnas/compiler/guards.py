@@ -10,6 +10,7 @@ through the same genes, without enumerating genomes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Hashable, Iterable
 
 from pbtnas.layers.dims import Dim
@@ -30,11 +31,20 @@ class Cube:
             return Cube()
         return Cube(frozenset({(gene, allowed)}))
 
-    def as_dict(self) -> dict[Hashable, frozenset[int]]:
+    @cached_property
+    def _dict(self) -> dict[Hashable, frozenset[int]]:
+        """`items` as a dict, built once per cube: simplifying DNFs looks cubes up thousands of times (read-only)."""
         return dict(self.items)
 
+    def as_dict(self) -> dict[Hashable, frozenset[int]]:
+        return dict(self._dict)
+
     def __and__(self, other: "Cube") -> "Cube | None":
-        merged = self.as_dict()
+        if not other.items:
+            return self
+        if not self.items:
+            return other
+        merged = dict(self._dict)
         for gene, allowed in other.items:
             if gene in merged:
                 both = merged[gene] & allowed
@@ -110,18 +120,17 @@ def simplify(alts: Iterable[Alt], n_options: dict[Hashable, int]) -> tuple[Alt, 
 
 
 def _merge(a: Cube, b: Cube, n_options: dict[Hashable, int]) -> Cube | None:
-    da, db = a.as_dict(), b.as_dict()
+    da, db = a._dict, b._dict
     if _subsumes(da, db):
         return a
     if _subsumes(db, da):
         return b
-    genes = set(da) | set(db)
-    diff = [g for g in genes if da.get(g) != db.get(g)]
+    if da.keys() != db.keys():  # a gene restricted in one cube only: no single-gene union covers both
+        return None
+    diff = [g for g, allowed in da.items() if db[g] != allowed]
     if len(diff) != 1:
         return None
     g = diff[0]
-    if g not in da or g not in db:
-        return None
     union = da[g] | db[g]
     out = dict(da)
     if len(union) == n_options[g]:
@@ -133,6 +142,8 @@ def _merge(a: Cube, b: Cube, n_options: dict[Hashable, int]) -> Cube | None:
 
 def _subsumes(big: dict, small: dict) -> bool:
     """True when every genome satisfying `small` satisfies `big`."""
+    if len(big) > len(small):  # `big` restricts a gene `small` leaves free
+        return False
     for g, allowed in big.items():
         if g not in small or not small[g] <= allowed:
             return False

@@ -510,6 +510,22 @@ _STATEMENTS = {"const_decl", "init_decl", "values_decl", "option", "assign_stmt"
                "slot_inline", "param_inline", "param_ref", "options_decl", "block_decl", "network_decl"}
 
 
+def parse_or_none(text: str) -> ast.Module | None:
+    """`parse(text)` where it succeeds, else None (no diagnostic: a caller wanting it calls `parse`)."""
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput:
+        return None
+    if _too_deep(tree) is not None:
+        return None
+    try:
+        return _ToAst().transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, _LiteralError):
+            return None
+        raise err.orig_exc from None
+
+
 def parse(text: str, filename: str = "<input>") -> ast.Module:
     """Parse `.nas` text into an AST, or raise DiagnosticError with one syntax diagnostic."""
     source = Source(filename, text)
