@@ -325,6 +325,7 @@ class _Algebra:
     def __init__(self, n_options: list[int]):
         self.n = dict(enumerate(n_options))
         self._made: dict[tuple[Cube, ...], Cond] = {}
+        self._genes: dict[tuple[int, tuple[int, ...]], Cond] = {}
         self._and: dict[tuple[int, int], tuple[Cond, Cond, Cond]] = {}
         self._or: dict[tuple[int, int], tuple[Cond, Cond, Cond]] = {}
 
@@ -339,8 +340,12 @@ class _Algebra:
         return made
 
     def gene(self, g: int, allowed: Iterable[int]) -> Cond:
-        cube = Cube.of(g, allowed, self.n[g])
-        return FALSE if cube is None else self.make([cube])
+        key = (g, tuple(allowed))
+        made = self._genes.get(key)
+        if made is None:
+            cube = Cube.of(g, key[1], self.n[g])
+            made = self._genes[key] = FALSE if cube is None else self.make([cube])
+        return made
 
     def and_(self, a: Cond, b: Cond) -> Cond:
         if a.false or b.false:
