@@ -16,17 +16,20 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from pbtnas.compiler.activity import ActivityModel
-from pbtnas.compiler.elaborate import Elaborator
-from pbtnas.compiler.space import CompiledSpace, _artifact, gc_paused
-from pbtnas.dsl.diagnostics import Collector
-from pbtnas.dsl.parser import _parser, parse
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's pbtnas (as benchmarks/lsp.py)
+
+from pbtnas.compiler.activity import ActivityModel  # noqa: E402
+from pbtnas.compiler.elaborate import Elaborator  # noqa: E402
+from pbtnas.compiler.space import CompiledSpace, _artifact, gc_paused  # noqa: E402
+from pbtnas.dsl.diagnostics import Collector  # noqa: E402
+from pbtnas.dsl.parser import _parser, parse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each space with the `--set` overrides of its reduced-width build.
