@@ -1,8 +1,9 @@
 """Compile and build times of the paper's spaces and the NAS literature's (issues 2 and 16's performance targets).
 
-Prints, for each space: parse, check (elaboration) and layout (artifact) times, and the time to build the network
-of a random genome at full width and at reduced width. Times are the median of several runs after one warm-up
-(the first parse also builds lark's parser tables; that one-off cost is reported separately).
+Prints, for each space: parse, check (elaboration) and layout (artifact) times, the distinct-architecture count
+(`pbtnas check` prints it; activity.py), and the time to build the network of a random genome at full width and at
+reduced width. Times are the median of several runs after one warm-up (the first parse also loads lark's parser
+from the committed tables, pbtnas/dsl/tables.py; that one-off cost is reported separately).
 Targets on the reference machine (2 cores, no GPU): compiling GanHard and each space of the NAS literature
 (NAS-Bench-201, DARTS, Once-for-All) under 150 ms; a full-width GanHard model built in under 1 s. Writes benchmarks/results/compile.json.
 
@@ -15,16 +16,20 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from pbtnas.compiler.elaborate import Elaborator
-from pbtnas.compiler.space import CompiledSpace, _artifact
-from pbtnas.dsl.diagnostics import Collector
-from pbtnas.dsl.parser import _parser, parse
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's pbtnas (as benchmarks/lsp.py)
+
+from pbtnas.compiler.activity import ActivityModel  # noqa: E402
+from pbtnas.compiler.elaborate import Elaborator  # noqa: E402
+from pbtnas.compiler.space import CompiledSpace, _artifact, gc_paused  # noqa: E402
+from pbtnas.dsl.diagnostics import Collector  # noqa: E402
+from pbtnas.dsl.parser import _parser, parse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each space with the `--set` overrides of its reduced-width build.
@@ -65,24 +70,30 @@ def main() -> None:
     results = {"machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread, "
                           f"{platform.python_implementation()} {platform.python_version()}",
                "grammar_load_s": grammar_s, "spaces": {}}
-    print(f"lark parser tables (once per process): {grammar_s * 1e3:.0f} ms")
-    print(f"{'space':10} {'parse':>8} {'check':>8} {'layout':>8} {'compile':>8} {'build full':>11} "
+    print(f"lark parser from the committed tables (once per process): {grammar_s * 1e3:.0f} ms")
+    print(f"{'space':10} {'parse':>8} {'check':>8} {'layout':>8} {'compile':>8} {'count':>8} {'build full':>11} "
           f"{'build small':>12}  params (full)")
     for name in REDUCED:
         text = (ROOT / "spaces" / f"{name}.nas").read_text()
         full = compile_phases(text, name, {}, args.repeat)
         space = CompiledSpace(full.pop("artifact"))
+
+        def count(artifact=space.artifact):
+            with gc_paused():  # as CompiledSpace.architectures
+                return ActivityModel(artifact).count()
+        t_count, arch = timed(count, args.repeat)
         small = CompiledSpace(compile_phases(text, name, REDUCED[name], 1)["artifact"])
         rng = np.random.default_rng(0)
         genomes = [space.random_genome(rng) for _ in range(3)]
         t_full = statistics.median(timed(lambda g=g: space.build(g, seed=0), 1)[0] for g in genomes)
         t_small = statistics.median(timed(lambda g=g: small.build(g, seed=0), 3)[0] for g in genomes)
         n_params = sum(p.numel() for p in space.build(genomes[0], seed=0).parameters())
-        row = {**full, "build_full_s": t_full, "build_reduced_s": t_small, "params_full": n_params,
-               "genes": len(space.genes), "size": str(space.size)}
+        row = {**full, "architectures_s": t_count,
+               "architectures": None if arch.value is None else str(arch.value), "build_full_s": t_full,
+               "build_reduced_s": t_small, "params_full": n_params, "genes": len(space.genes), "size": str(space.size)}
         results["spaces"][name] = row
         print(f"{name:10} {full['parse_s'] * 1e3:7.1f}ms {full['check_s'] * 1e3:7.1f}ms {full['layout_s'] * 1e3:7.1f}ms "
-              f"{full['compile_s'] * 1e3:7.1f}ms {t_full * 1e3:10.0f}ms {t_small * 1e3:11.1f}ms  {n_params / 1e6:.1f}M")
+              f"{full['compile_s'] * 1e3:7.1f}ms {t_count * 1e3:7.1f}ms {t_full * 1e3:10.0f}ms {t_small * 1e3:11.1f}ms  {n_params / 1e6:.1f}M")
     for name in TARGETED:
         print(f"target: {name} compile {results['spaces'][name]['compile_s'] * 1e3:.0f} ms "
               f"(< {COMPILE_TARGET_S * 1e3:.0f} ms)")

@@ -274,7 +274,8 @@ class CompiledSpace:
     def architectures(self) -> ArchitectureCount:
         """The number of distinct networks: genomes that differ only in inactive genes count once (activity.py)."""
         if self._architectures is None:
-            self._architectures = self._activity_model().count()
+            with gc_paused():  # tens of thousands of small, acyclic DNF objects (see gc_paused)
+                self._architectures = self._activity_model().count()
         return self._architectures
 
     def activity(self, genome: Genome | Sequence[int]) -> Activity:

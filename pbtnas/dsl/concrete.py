@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from lark import Lark, Token, Tree
 
+from pbtnas.dsl import tables
 from pbtnas.dsl.parser import GRAMMAR_PATH
 
 _sink = threading.local()  # the comments of the parse running in this thread (a language server may run several)
@@ -26,8 +27,7 @@ def _collect_comment(tok: Token) -> Token:
 
 @lru_cache(maxsize=1)
 def _cst_parser() -> Lark:
-    return Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=False, keep_all_tokens=True, lexer_callbacks={"COMMENT": _collect_comment})
+    return tables.make_parser(GRAMMAR_PATH, keep_all_tokens=True, lexer_callbacks={"COMMENT": _collect_comment})
 
 
 @dataclass(frozen=True)

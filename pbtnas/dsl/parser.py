@@ -10,7 +10,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from pbtnas.dsl import ast
+from pbtnas.dsl import ast, tables
 from pbtnas.dsl.diagnostics import Diagnostic, DiagnosticError, Source, Span
 
 GRAMMAR_PATH = Path(__file__).resolve().parents[2] / "grammars" / "nas.lark"
@@ -18,8 +18,7 @@ GRAMMAR_PATH = Path(__file__).resolve().parents[2] / "grammars" / "nas.lark"
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=False)
+    return tables.make_parser(GRAMMAR_PATH)
 
 
 def _span(meta) -> Span:
@@ -509,6 +508,22 @@ def _too_deep(tree) -> Span | None:
 
 _STATEMENTS = {"const_decl", "init_decl", "values_decl", "option", "assign_stmt", "return_stmt", "slot_ref",
                "slot_inline", "param_inline", "param_ref", "options_decl", "block_decl", "network_decl"}
+
+
+def parse_or_none(text: str) -> ast.Module | None:
+    """`parse(text)` where it succeeds, else None (no diagnostic: a caller wanting it calls `parse`)."""
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput:
+        return None
+    if _too_deep(tree) is not None:
+        return None
+    try:
+        return _ToAst().transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, _LiteralError):
+            return None
+        raise err.orig_exc from None
 
 
 def parse(text: str, filename: str = "<input>") -> ast.Module:

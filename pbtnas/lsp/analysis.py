@@ -5,6 +5,9 @@ The compiler's analysis is pure Python: parse (pbtnas.dsl.parser) then the elabo
 (pbtnas.compiler.elaborate); `compile_text` is not used because its artifact and builder are for searches, not for
 editing. A text with a syntax error has one diagnostic (the parser stops there); its AST for hover and completion is
 the text with the broken declarations blanked out (recovery.py), computed only when a request needs it.
+
+Successive versions differ in a declaration or two: the parse reuses the ASTs of the others
+(pbtnas.dsl.incremental), with exactly the AST and diagnostics of a full parse.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from pbtnas.compiler.elaborate import Elaborator, Program
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Diagnostic, DiagnosticError, Span
-from pbtnas.dsl.parser import parse
+from pbtnas.dsl.incremental import ReusingParser
 from pbtnas.lsp import recovery
 from pbtnas.lsp.index import Index, build_index
 
@@ -71,11 +74,14 @@ def analyse(text: str, filename: str, version: int | None = None) -> Analysis:
             gc.enable()
 
 
+_PARSER = ReusingParser()  # one for all documents: a piece is reused only where its text and lines are the same
+
+
 def _analyse(text: str, filename: str, version: int | None) -> Analysis:
     """A crash of the compiler is a diagnostic here, not a crashed server: the editor keeps working and the message
     says what to report."""
     try:
-        module = parse(text, filename)
+        module = _PARSER.parse(text, filename)
     except DiagnosticError as err:
         return Analysis(text, filename, version, list(err.diagnostics), None, None)
     except RecursionError:
