@@ -30,6 +30,7 @@ from pbtnas.engine.rundir import RunDir, RunDirError, WriteError, load_state
 from pbtnas.engine.schedule import Step
 from pbtnas.engine.seeding import Purpose, derive_seed, rng_for
 from pbtnas.engine.selection import AllMembersFailed, rank, rank_key, select, selection_counts
+from pbtnas.engine.timings import Timings
 from pbtnas.tasks.registry import get_task
 
 __all__ = ["Driver", "ProgressSink", "RunSummary", "lineage_shares"]
@@ -63,6 +64,7 @@ class RunSummary:
     restarts: int
     failures: int
     fitness: list[float] = field(default_factory=list)  # final population, by slot
+    timings: Timings | None = None  # where the wall time went (RUN/timings.json), set by run_search
 
 
 def job_seconds(report: dict[str, Any]) -> float:
@@ -89,8 +91,10 @@ class StepJobs:
 
 
 class Driver:
-    def __init__(self, cfg: SearchConfig, space: Any, run: RunDir, pool: ActorPool, progress: ProgressSink) -> None:
+    def __init__(self, cfg: SearchConfig, space: Any, run: RunDir, pool: ActorPool, progress: ProgressSink,
+                 timings: Timings | None = None) -> None:
         self.cfg = cfg
+        self.timings = timings or Timings()
         self.space = space
         self.run = run
         self.pool = pool
@@ -186,8 +190,10 @@ class Driver:
         total = len(self.steps) * len(self.members)
         self.progress.start(total, total - len(remaining) * len(self.members))
         for i, step in enumerate(remaining):
-            self.run_step(step, remaining[i + 1] if i + 1 < len(remaining) else None)
-        return self.finish(time.perf_counter() - t_start)
+            with self.timings.phase(f"step {step.index + 1}"):
+                self.run_step(step, remaining[i + 1] if i + 1 < len(remaining) else None)
+        with self.timings.phase("final export"):
+            return self.finish(time.perf_counter() - t_start)
 
     def _job(self, step: Step, m: Member, state: Any, cost: float) -> TrainJob:
         return TrainJob(
