@@ -28,6 +28,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "engine.json"
+# The pbtnas of this checkout, in this process and in the Ray workers (which inherit PYTHONPATH), whatever
+# checkout an editable install of the environment points at.
+sys.path.insert(0, str(ROOT))
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
 
 
 def classify_space() -> tuple[Any, str]:
@@ -159,6 +163,51 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def driver_cost(space: Any, population: int, epochs: int, workers: int, profile: Path | None = None) -> dict[str, Any]:
+    """The driver's own CPU time per member per step (its process, every thread: bookkeeping, dispatching,
+    serialising and writing checkpoints, Ray's client side), from the steps of ``RUN/timings.json``; the members'
+    training runs in the actors and is not in it. 1-epoch steps on 64 training images keep the members short."""
+    from pbtnas.engine.commands import resolve_task_options, run_search
+    from pbtnas.engine.config import SearchConfig
+
+    cfg = resolve_task_options(
+        SearchConfig(space="bench", population=population, epochs=epochs, step=1, seed=0, workers=workers,
+                     progress=False, task_options={"train_limit": 64})
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        load = os.getloadavg()[0]
+        if profile is not None:  # the driver's thread only: where its per-step work goes (benchmarks/results/*.prof)
+            import cProfile
+
+            profiler = cProfile.Profile()
+            summary = profiler.runcall(run_search, cfg, space, Path(tmp) / "run", keep_workers=True)
+            profiler.dump_stats(str(profile))
+        else:
+            summary = run_search(cfg, space, Path(tmp) / "run", keep_workers=True)
+    assert summary.timings is not None
+    steps = [p for p in summary.timings.phases if p.name.startswith("step ")]
+    cpu = sum(p.cpu_seconds for p in steps)
+    wall = sum(p.seconds for p in steps)
+    per = population * len(steps)
+    return {"population": population, "workers": workers, "steps": len(steps), "load_average_before": load,
+            "driver_cpu_ms_per_member_step": 1000 * cpu / per, "wall_ms_per_member_step": 1000 * wall / per,
+            "member_ms_per_member_step": 1000 * summary.member_seconds / per,
+            "driver_cpu_s_per_step": cpu / len(steps), "overhead_ratio": wall / (summary.member_seconds / workers)}
+
+
+def sweep(space: Any, sizes: list[int], epochs: int, profile_largest: bool) -> list[dict[str, Any]]:
+    rows = []
+    for n in sizes:
+        profile = RESULTS.parent / f"engine_driver_n{n}.prof" if profile_largest and n == max(sizes) else None
+        row = driver_cost(space, n, epochs, 2, profile)
+        rows.append(row)
+        print(f"N = {n:4d} (load average {row['load_average_before']:.1f}): driver CPU "
+              f"{row['driver_cpu_ms_per_member_step']:.2f} ms per member per step ({row['driver_cpu_s_per_step']:.2f} s "
+              f"per step), wall {row['wall_ms_per_member_step']:.1f} ms, members {row['member_ms_per_member_step']:.1f} ms"
+              + (f"; profile: {profile.relative_to(ROOT)}" if profile else ""), flush=True)
+    return rows
+
+
 def one_run(space: Any, args: argparse.Namespace) -> dict[str, Any]:
     """(a), (c) and the state round trip once: a 1-worker and a 2-worker search of the same config."""
     from pbtnas.engine.commands import release_kept_workers
@@ -180,6 +229,11 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=2)
     parser.add_argument("--mix-repeats", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=1, help="runs of (a), (c) and the round trip; all recorded")
+    parser.add_argument("--sweep", type=str, default=None,
+                        help="only the driver's cost per member per step for these N (e.g. 8,32,128,512), 2 workers; "
+                             "written to benchmarks/results/engine_sweep.json")
+    parser.add_argument("--sweep-epochs", type=int, default=3, help="1-epoch steps per sweep search")
+    parser.add_argument("--profile", action="store_true", help="cProfile the driver's thread at the sweep's largest N")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -194,6 +248,18 @@ def main() -> None:
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="ERROR",
              log_to_driver=False)
+    if args.sweep:
+        sizes = [int(n) for n in args.sweep.split(",")]
+        rows = sweep(space, sizes, args.sweep_epochs, args.profile)
+        ray.shutdown()
+        out = RESULTS.parent / "engine_sweep.json"
+        out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "torch": torch.__version__,
+                                               "load_average_before": load_before,
+                                               "load_average_after": os.getloadavg()[0]},
+                                   "classify_space": space_label, "epochs": args.sweep_epochs, "rows": rows},
+                                  indent=2) + "\n")
+        print(f"written to {out.relative_to(ROOT)}")
+        return
     runs = []
     for r in range(args.repeat):
         runs.append(one_run(space, args))

@@ -21,8 +21,10 @@ def ray_session() -> Iterator[str]:
     drivers can join it instead of starting their own."""
     import ray
 
-    # Worker processes inherit the environment: let them import the test doubles in tests/engine.
-    paths = [str(ENGINE_TESTS), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    # Worker processes inherit the environment: let them import the test doubles in tests/engine, and the pbtnas
+    # under test (not another checkout an editable install may point at; drivers joining this Ray use it too).
+    paths = [str(ENGINE_TESTS), str(ENGINE_TESTS.parent.parent),
+             *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(paths)
     if str(ENGINE_TESTS) not in sys.path:
         sys.path.insert(0, str(ENGINE_TESTS))

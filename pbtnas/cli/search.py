@@ -82,6 +82,8 @@ def search_command(
         summary, run_dir = search(search_values(options), config, resume)
     print(f"best fitness {summary.best_fitness:.6g} in {summary.wall_seconds:.1f} s "
           f"({summary.workers} workers, {summary.failures} failed members, {summary.restarts} worker restarts)")
+    if summary.timings is not None:  # where the wall time went, also in RUN/timings.json
+        print(summary.timings.line())
     print(f"run directory: {run_dir}   load it with pbtnas.load({str(run_dir)!r})")
 
 

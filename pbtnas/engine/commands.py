@@ -33,6 +33,7 @@ from pbtnas.engine.seeding import Purpose, derive_seed
 from pbtnas.errors import Interrupted, Terminated, UserError
 from pbtnas.engine.selection import rank
 from pbtnas.engine.soup import greedy_soup
+from pbtnas.engine.timings import Timings
 from pbtnas.tasks.registry import UnknownTask, get_task
 
 __all__ = ["TASK_SHORTCUTS", "UserError", "compile_space_for", "run_search", "search", "search_values", "soup"]
@@ -232,11 +233,16 @@ def run_search(
     resume: bool = False,
     progress: Any = None,
     keep_workers: bool = False,
+    timings: Timings | None = None,
+    launched: Any = None,
 ) -> RunSummary:
-    """Run (or resume) a search of ``space`` into ``run_dir``. Starts or joins Ray as configured."""
+    """Run (or resume) a search of ``space`` into ``run_dir``. Starts or joins Ray as configured, unless
+    ``launched`` is a pool of actors ``launch_pool`` started meanwhile. ``timings`` (a new record if None) gets
+    the phases of the search and is written to ``RUN/timings.json``."""
     import ray
     from pbtnas.engine.execution import ActorPool, default_workers, ensure_ray
 
+    timings = timings or Timings()
     run = RunDir(run_dir)
     stack = ExitStack()
     if not resume:
@@ -255,12 +261,15 @@ def run_search(
         atomic_write_json(run.space_path, {"loader": space_loader_of(space), "artifact": space.to_json()})
     handler = _setup_logging(run)
     try:
-        ensure_ray(cfg.address, cfg.ray_bind)
+        if launched is None:
+            with timings.phase("ray start"):
+                ensure_ray(cfg.address, cfg.ray_bind)
         # After ray.init, which installs a handler that dumps the process state on SIGTERM and dies: a job
         # scheduler's SIGTERM (preemption, time limit) then ends the search like Ctrl-C.
         if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
             stack.callback(signal.signal, signal.SIGTERM, signal.signal(signal.SIGTERM, _raise_terminated))
-        workers = cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member)
+        workers = len(launched) if launched is not None else (
+            cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member))
         runner_kwargs = {
             "space_loader": space_loader_of(space),
             "space_json": space.to_json(),
@@ -269,24 +278,27 @@ def run_search(
             "workdir": str(run.root / "workdirs"),
         }
         key = (ray.get_runtime_context().get_job_id(), workers, cfg.cpus_per_member, cfg.gpus_per_member)
-        pool = _KEPT_POOLS.pop(key, None) if keep_workers else None
+        pool = launched if launched is not None else _KEPT_POOLS.pop(key, None) if keep_workers else None
         if pool is None:
             release_kept_workers()  # kept actors of another shape hold CPUs the new pool needs
-        if pool is not None:
-            pool.reconfigure(runner_kwargs)
-            pool.restarts = 0
-        else:
-            pool = ActorPool(workers, runner_kwargs, cfg.cpus_per_member, cfg.gpus_per_member)
+        with timings.phase("actor start"):
+            if pool is not None:
+                pool.reconfigure(runner_kwargs)  # a launched pool waits here for the rest of its start
+                pool.restarts = 0
+            else:
+                pool = ActorPool(workers, runner_kwargs, cfg.cpus_per_member, cfg.gpus_per_member)
         sink = progress or NullProgress()
         try:
-            driver = Driver(cfg, space, run, pool, sink)
-            if resume:
-                driver.resume()
-            else:
-                driver.initialise()
+            driver = Driver(cfg, space, run, pool, sink, timings)
+            with timings.phase("initial population"):
+                if resume:
+                    driver.resume()
+                else:
+                    driver.initialise()
             log.info("search %s: %d workers, %s", run.root.name, workers, "resumed" if resume else "started")
             summary = driver.run_all()
-            pool.run_calls("close_task", [()])
+            with timings.phase("close task"):
+                pool.run_calls("close_task", [()])
         finally:
             from pbtnas.engine.tensorboard import close as close_tensorboard
 
@@ -298,7 +310,10 @@ def run_search(
                 _KEPT_POOLS[key] = pool
             else:
                 pool.shutdown()
-        log.info("finished: best fitness %s", summary.best_fitness)
+        timings.lap("shutdown")
+        summary.timings = timings
+        write_timings(run, timings)
+        log.info("finished: best fitness %s; %s", summary.best_fitness, timings.line())
         return summary
     except KeyboardInterrupt as stop:
         log.warning("search stopped by %s", "SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
@@ -319,6 +334,7 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
     """``pbtnas search``: ``cli_values`` holds only the options given on the command line."""
     from pbtnas.engine.progress import RichProgress
 
+    timings = Timings.since_process_start()
     if resume is not None:
         run = RunDir(resume)
         if not run.config_path.exists():  # without progress.json it starts again (killed while initialising)
@@ -355,13 +371,41 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
             raise UserError(f"{run_dir} exists and is not a directory; give --out a new or empty folder")
         if run_dir.exists() and any(run_dir.iterdir()):
             raise UserError(f"{run_dir} already exists and is not empty; use --resume {run_dir} to continue it")
-    preflight_task(cfg)
-    progress = RichProgress(len(cfg.steps())) if cfg.progress else None
+    preflight_task(cfg)  # every user mistake is reported before Ray starts
+    timings.lap("config and compile")
+    pool = launch_pool(cfg, timings)  # the actors import torch and the task while the driver goes on
     try:
-        summary = run_search(cfg, space, run_dir, resume=resume is not None, progress=progress)
+        progress = RichProgress(len(cfg.steps())) if cfg.progress else None
+        summary = run_search(cfg, space, run_dir, resume=resume is not None, progress=progress, timings=timings,
+                             launched=pool)
     except KeyboardInterrupt as stop:
+        pool.shutdown()
         raise Interrupted(signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT, run_dir) from None
+    except BaseException:
+        pool.shutdown()  # idempotent: run_search shut it down unless it stopped before taking it
+        raise
     return summary, run_dir
+
+
+def launch_pool(cfg: SearchConfig, timings: Timings) -> Any:
+    """Start (or join) Ray and launch the search's actors without waiting for them to start: a Ray worker process
+    importing torch and the task takes seconds, which now overlap the driver's own start (preflight, run directory,
+    logging, the initial genomes). ``run_search`` gives them the space and waits."""
+    from pbtnas.engine.execution import ActorPool, default_workers, ensure_ray
+
+    with timings.phase("ray start"):
+        ensure_ray(cfg.address, cfg.ray_bind)
+    with timings.phase("actor launch"):
+        workers = cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member)
+        return ActorPool(workers, None, cfg.cpus_per_member, cfg.gpus_per_member, task_name=cfg.task)
+
+
+def write_timings(run: RunDir, timings: Timings) -> None:
+    """``RUN/timings.json``: where the search's wall time went (never a reason to fail a finished search)."""
+    try:
+        atomic_write_json(run.root / "timings.json", timings.to_json())
+    except OSError as err:
+        log.error("timings.json not written: %s", err)
 
 
 SOUP_POPULATIONS = ("final", "best_ever")

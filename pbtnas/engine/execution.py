@@ -28,7 +28,7 @@ from pbtnas.engine.raycluster import RayBind, start_or_join
 from pbtnas.engine.runner import MemberRunner
 from pbtnas.engine.wire import from_wire, to_wire
 
-__all__ = ["ActorPool", "actor_options", "TrainBatch", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
+__all__ = ["ActorPool", "actor_options", "inherited_env", "TrainBatch", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
 
 log = logging.getLogger("pbtnas.engine")
 
@@ -40,11 +40,31 @@ LOST_OBJECT = (ObjectLostError,)  # includes OwnerDiedError and ObjectReconstruc
 JOBS_IN_FLIGHT = 2
 
 
+# The pinned kernel variables every worker process of the local Ray inherits (set while ``ensure_ray`` started it).
+# An actor then needs no ``runtime_env``: Ray gives an actor with one a worker process of its own, started for it
+# (1.3 to 1.9 s measured on the 2-core machine), while a plain actor takes one of the workers Ray prestarts.
+# Keyed by the node id of that Ray: after ``ray.shutdown`` and another ``ray.init`` the workers inherit nothing.
+_inherited_env: tuple[str, dict[str, str]] | None = None
+
+
+def inherited_env() -> dict[str, str]:
+    """The pinned variables the workers of the connected Ray inherit (empty for a Ray this module did not start)."""
+    if _inherited_env is None or not ray.is_initialized():
+        return {}
+    node, env = _inherited_env
+    return env if ray.get_runtime_context().get_node_id() == node else {}
+
+
 def ensure_ray(address: str | None, bind: RayBind = "loopback") -> None:
     """Start a local Ray, loopback-only unless ``bind="all"``, or join ``address`` (see ``raycluster``)."""
+    global _inherited_env
     if ray.is_initialized():
         return
-    start_or_join(address, bind)
+    # Only a loopback-only local Ray: no other machine can join it, so every worker descends from its raylet.
+    # A cluster's nodes were started elsewhere and get the variables through each actor's runtime_env.
+    env = kernel_env() if address is None and bind == "loopback" else {}
+    start_or_join(address, bind, worker_env=env)
+    _inherited_env = (ray.get_runtime_context().get_node_id(), env)
 
 
 def default_workers(population: int, cpus_per_member: float, gpus_per_member: float) -> int:
@@ -99,7 +119,8 @@ def actor_options(cpus_per_member: float, gpus_per_member: float) -> dict[str, A
     pinned CPU kernels (pbtnas.engine.kernels) make a run's numbers independent of the CPU model."""
     options: dict[str, Any] = {"num_cpus": cpus_per_member, "num_gpus": gpus_per_member, "max_restarts": 0,
                                "scheduling_strategy": "SPREAD"}
-    env = kernel_env()
+    inherited = inherited_env()
+    env = {k: v for k, v in kernel_env().items() if inherited.get(k) != v}
     if env:
         options["runtime_env"] = {"env_vars": env}
     return options
@@ -109,11 +130,16 @@ class ActorPool:
     def __init__(
         self,
         n_workers: int,
-        runner_kwargs: dict[str, Any],
+        runner_kwargs: dict[str, Any] | None,
         cpus_per_member: float,
         gpus_per_member: float,
+        task_name: str | None = None,
     ) -> None:
-        self._kwargs = runner_kwargs
+        """``runner_kwargs=None`` launches the actors without waiting for them: each imports torch and the module of
+        ``task_name`` while the driver goes on (compiling, writing the run directory); ``reconfigure`` then gives
+        them the space and task and waits. Otherwise the pool is ready (or has failed) when this returns."""
+        ready = runner_kwargs is not None
+        self._kwargs = runner_kwargs if ready else {"task_name": task_name}
         self._options = actor_options(cpus_per_member, gpus_per_member)
         self._cls = ray.remote(WireRunner)
         self.actors = [self._new_actor() for _ in range(n_workers)]
@@ -125,11 +151,13 @@ class ActorPool:
         self._starting: dict[Any, int] = {}
         self._failed_starts = 0
         self.dispatcher = Dispatcher(self)
-        ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
+        if ready:
+            ray.get([a.ping.remote() for a in self.actors])  # fail early (bad task options, import errors)
 
     def reconfigure(self, runner_kwargs: dict[str, Any]) -> None:
         """Give every actor a new space and task without restarting its process (imports and Ray worker start-up
-        are the expensive part of an actor); used when one process runs several searches (tests, benchmarks)."""
+        are the expensive part of an actor): the second half of a launched pool's start, and how one process runs
+        several searches (tests, benchmarks). Replacements of dead actors start with these arguments."""
         self._kwargs = runner_kwargs
         ray.get([a.configure.remote(**runner_kwargs) for a in self.actors])
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -61,12 +62,29 @@ def _keep_loopback_addresses() -> Iterator[None]:
         ray_constants.ENABLE_RAY_CLUSTER = before
 
 
-def start_or_join(address: str | None, bind: RayBind = "loopback") -> None:
+@contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    """``env`` in this process's environment while the block runs (the Ray processes it starts inherit it), then
+    the environment as it was: the driver's own torch keeps its kernels."""
+    before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def start_or_join(address: str | None, bind: RayBind = "loopback", worker_env: Mapping[str, str] | None = None) -> None:
     """Start a local Ray (no ``address``) or join the cluster at ``address``.
 
     ``bind="loopback"``: a local Ray's servers listen on 127.0.0.1 only, and joining a head started on 127.0.0.1
     (``--address 127.0.0.1:PORT``) keeps that address instead of rewriting it to one the head does not listen on.
     ``bind="all"``: Ray's own behaviour (its servers on every interface, reachable by other machines).
+    ``worker_env``: variables the processes of a local loopback Ray (raylet, hence every worker) start with.
     """
     common = {"logging_level": logging.WARNING, "log_to_driver": True}
     if address:
@@ -79,7 +97,7 @@ def start_or_join(address: str | None, bind: RayBind = "loopback") -> None:
     if bind == "all":
         ray.init(include_dashboard=False, **common)
         return
-    with _keep_loopback_addresses():
+    with _keep_loopback_addresses(), _environment(worker_env or {}):
         ray.init(include_dashboard=False, _node_ip_address=LOOPBACK, **common)
     node_ip = ray.util.get_node_ip_address()
     if node_ip != LOOPBACK:  # the switch above no longer works in this Ray version: say so, do not pretend

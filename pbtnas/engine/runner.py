@@ -82,13 +82,16 @@ def load_space(loader: str, space_json: str, also_allowed: frozenset[str] = froz
 class MemberRunner:
     def __init__(
         self,
-        space_loader: str,
-        space_json: str,
-        task_name: str,
-        task_options: dict[str, Any],
+        space_loader: str | None = None,
+        space_json: str | None = None,
+        task_name: str | None = None,
+        task_options: dict[str, Any] | None = None,
         workdir: str | None = None,
         threads: int = 1,
     ) -> None:
+        """With a space and task options the runner is ready; with only ``task_name`` it pays the imports (torch,
+        the task's module, the compiler stack) and waits for ``configure``: the pool starts actors that way while
+        the driver is still compiling the space (``ActorPool(..., runner_kwargs=None)``)."""
         torch.set_num_threads(max(1, threads))
         # The first optimizer a process builds imports torch's compiler stack (torch._dynamo, 0.87 s on the idle 2-core
         # test machine). A throw-away optimizer here pays it while the pool starts, in parallel, instead of inside one
@@ -96,7 +99,10 @@ class MemberRunner:
         # (Importing torch._dynamo directly instead hung the constructor of actors started right after a Ray Tune run
         # in the same Ray session, `benchmarks/vs_tune.py --order tune-first`; the optimizer's own path did not.)
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-        self.configure(space_loader, space_json, task_name, task_options, workdir)
+        if task_name is not None:
+            get_task(task_name)  # the task's module and what it imports (the classify task: scikit-learn)
+        if space_loader is not None and space_json is not None and task_name is not None:
+            self.configure(space_loader, space_json, task_name, task_options or {}, workdir)
 
     def configure(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -63,10 +64,22 @@ def test_search_soup_and_load_digits_through_the_cli(ray_session: str, tmp_path:
     config.write_text("population = 4\nepochs = 4\nstep = 2\nseed = 1\n[task_options]\nlr = 0.003\n")
     cmd = [sys.executable, "-m", "pbtnas.cli", "search", str(ROOT / "spaces" / "digits.nas"), "--config",
            str(config), "--out", str(run), "--address", ray_session, "--no-progress", "--workers", "2"]
+    t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - t0
     assert done.returncode == 0, done.stderr[-3000:]
     assert "best fitness" in done.stdout
+    # where the time went: printed in one line and kept in the run directory, phases summing to the process's wall
+    timings = json.loads((run / "timings.json").read_text())
+    names = [p["name"] for p in timings["phases"]]
+    for phase in ("imports", "config and compile", "ray start", "actor start", "initial population", "step 1",
+                  "step 2", "final export", "shutdown"):
+        assert phase in names, names
+    total = sum(p["seconds"] for p in timings["phases"])
+    assert abs(total - timings["total_seconds"]) < 0.01
+    assert 0.75 * wall - 0.5 < total <= wall, (total, wall)  # what is left: the interpreter's start and exit
+    assert f"= {total:.1f} s" in done.stdout and "timings: imports" in done.stdout
     config_json = json.loads((run / "config.json").read_text())
     assert config_json["population"] == 4 and config_json["task_options"]["data_seed"] == 1
     module, genome = pbtnas.load(run)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import ray
 
@@ -41,3 +43,17 @@ def test_pool_workers_run_the_pinned_kernels(ray_session: str, monkeypatch: pyte
 class _Probe(MemberRunner):
     def __init__(self) -> None:  # no space or task: only the process's kernels are asked about
         pass
+
+
+def test_a_local_ray_gets_the_pinned_variables_only_while_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ensure_ray puts them in the environment the local Ray's processes inherit, then restores the driver's own
+    (its torch keeps its kernels); a Ray this process did not start that way gets them per actor (runtime_env)."""
+    from pbtnas.engine.execution import inherited_env
+    from pbtnas.engine.raycluster import _environment
+
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    with _environment({"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"}):
+        assert os.environ["ATEN_CPU_CAPABILITY"] == "avx2" and os.environ["MKL_CBWR"] == "AVX2"
+    assert "ATEN_CPU_CAPABILITY" not in os.environ and os.environ["MKL_CBWR"] == "COMPATIBLE"
+    assert inherited_env() == {}  # this session's Ray was started by the test fixture, not by ensure_ray
