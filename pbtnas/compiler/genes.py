@@ -230,6 +230,7 @@ def copy_slot(template: GeneDef, gene: GeneDef) -> None:
     gene.weighted_options = set(template.weighted_options)
     gene.obligations = list(template.obligations)
     gene.option_ops = [(rename(p), o, shape, spec, args) for p, o, shape, spec, args in template.option_ops]
+    gene.ops_source = template.ops_source or template
     gene.option_layers = [copy_ir(ir) for ir in template.option_layers]
 
 

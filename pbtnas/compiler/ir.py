@@ -54,6 +54,9 @@ class GeneDef:
     # tied genes (tying.py): a slot of one instance reads its leader, the genome's entry, which lists them all
     tied_to: "GeneDef | None" = None
     followers: list["GeneDef"] = field(default_factory=list)
+    # the slot whose checked options this one copied (genes.copy_slot): its option_ops hold the same shapes, ops and
+    # arguments, so what they compute for an input is computed once for all copies (tensors._apply_slot)
+    ops_source: "GeneDef | None" = None
 
     @property
     def numeric(self) -> bool:

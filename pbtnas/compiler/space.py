@@ -158,33 +158,35 @@ def _layout(program: Program, module: ast.Module) -> dict:
         modules.append({"path": rec.path, "op": rec.spec.name, "in": in_shape,
                         "gene": rec.slot.index if rec.slot is not None else None,
                         "option": rec.option, "args": args})
-    # Op arguments live in the IR; collect them per (path, option) from the network and slot IRs.
+    # The IR serialised once: the artifact's networks and slots are these, and the op arguments of `modules` are read
+    # from them (serialising the arguments again per op was a fifth of DARTS's layout)
+    serial = [([[var, _serialise_value(ir)] for var, ir in net.stmts], _serialise_value(net.result))
+              for net in program.networks]
+    option_layers = {id(g): _serialise_value(g.option_layers) for g in [*genes, *program.tied_slots]}
     op_args: dict[tuple[str, int | None], dict] = {}
 
     def walk(node: Any, option: int | None) -> None:
-        if isinstance(node, dict):
+        if type(node) is dict:
             if node.get("t") == "op":
-                op_args[(node["path"], option)] = _serialise_value(node["args"])
+                op_args[(node["path"], option)] = node["args"]
             for k, v in node.items():
                 if k != "args":
                     walk(v, option)
-        elif isinstance(node, (list, tuple)):
+        elif type(node) is list:
             for v in node:
                 walk(v, option)
 
-    for net in program.networks:
-        walk(net.stmts, None)
-        walk(net.result, None)
+    for stmts, result in serial:
+        walk(stmts, None)
+        walk(result, None)
     for g in [*genes, *program.tied_slots]:
-        for i, layer in enumerate(g.option_layers):
+        for i, layer in enumerate(option_layers[id(g)]):
             walk(layer, i)
     for m in modules:
         m["args"] = op_args.get((m["path"], m["option"]), {})
 
     # routing.py: a layer under a branch of a pick condition exists for some picks only: its slot travels with the
     # picks, and a fixed layer there is the picks' own
-    serial = [([[var, _serialise_value(ir)] for var, ir in net.stmts], _serialise_value(net.result))
-              for net in program.networks]  # once: the artifact's networks below are these
     route_links, route_owned = routing.pick_links([{"stmts": st, "result": res} for st, res in serial],
                                                   [{"name": g.name, "kind": g.kind} for g in genes])
     for slot, pick in route_links:
@@ -226,8 +228,8 @@ def _layout(program: Program, module: ast.Module) -> dict:
             "stmts": stmts, "result": result, "n_outputs": net.n_outputs,
             "output_shapes": [[[str(d) for d in s] for s in alts] for alts in net.output_shapes],
         })
-    slots = {str(g.index): _serialise_value(g.option_layers) for g in genes if g.kind == "slot"}
-    slots.update({f.name: _serialise_value(f.option_layers) for f in program.tied_slots})  # by the IR's "layers"
+    slots = {str(g.index): option_layers[id(g)] for g in genes if g.kind == "slot"}
+    slots.update({f.name: option_layers[id(f)] for f in program.tied_slots})  # by the IR's "layers"
     schema = hashlib.sha256(json.dumps({
         "space": program.space,
         "genes": [[g.name, g.kind, list(g.options)] for g in genes],

@@ -37,6 +37,7 @@ class TensorInference:
         self.static, self.conditions, self.layout, self.report = static, conditions, layout, report
         self.error = report.error  # every diagnostic goes through the one de-duplicating reporter
         self._slot_bindings: set = set()  # (gene, input binding) pairs whose option ops are already recorded
+        self._op_dims_memo: dict[tuple, list] = {}  # (slot or the slot it copied, input binding) -> _op_dims
         self._shape_memo: dict = {}
         # The guard under which the tensor expression being elaborated is used (`x >> down if downsample`): layers
         # skip input alternatives outside it, so an alternative the condition rules out is never checked.
@@ -390,17 +391,17 @@ class TensorInference:
             if not self._obligations_hold(gene, binding, layer.span):
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
-            seen_key = (gene.name, tuple(sorted(binding.items())))
+            bound = tuple(sorted(binding.items()))
+            seen_key = (gene.name, bound)
             if seen_key not in self._slot_bindings:  # a slot reused with the same input records its ops once
                 self._slot_bindings.add(seen_key)
-                memo: dict[Dim, Dim] = {}
-                sub = lambda d: memo[d] if d in memo else memo.setdefault(d, d.subst(binding))  # noqa: E731
-                for path, option, sym_in, spec, args in gene.option_ops:
-                    concrete = tuple(sub(d) for d in sym_in)
-                    cargs = {k: (sub(v) if isinstance(v, Dim) else v) for k, v in args.items()}
-                    rec = self.layout.ops.setdefault(f"{path}#{option}", OpRecord(path, spec, slot=gene, option=option))
+                for (path, option, _, spec, _), (concrete, param_dims) in zip(gene.option_ops,
+                                                                              self._op_dims(gene, binding, bound)):
+                    rec = self.layout.ops.get(f"{path}#{option}")
+                    if rec is None:
+                        rec = self.layout.ops[f"{path}#{option}"] = OpRecord(path, spec, slot=gene, option=option)
                     rec.in_shapes.append(concrete)
-                    rec.param_dims.append(tuple(spec.param_dims(concrete, cargs)))
+                    rec.param_dims.append(param_dims)
             out = tuple(d.subst(binding) for d in gene.out_pattern)
             key = tying.genome_gene(gene)  # tied slots: one gene in the guards, so they agree
             if present:
@@ -415,6 +416,22 @@ class TensorInference:
         if gene.tied_to is not None:  # hook: a tied slot's own layers (the builder looks them up by this name)
             ir["layers"] = gene.name
         return TVal(simplify(alts, self.layout.n_options)), ir
+
+    def _op_dims(self, gene: GeneDef, binding: dict[str, Dim], bound: tuple) -> list[tuple[tuple[Dim, ...], tuple]]:
+        """Per op of the slot's options: its input shape and parameter dims for this input. Copies of one checked
+        slot (tied cells, repeated blocks) share them: the same ops on the same input."""
+        key = (id(gene.ops_source or gene), bound)
+        hit = self._op_dims_memo.get(key)
+        if hit is None:
+            memo: dict[Dim, Dim] = {}
+            sub = lambda d: memo[d] if d in memo else memo.setdefault(d, d.subst(binding))  # noqa: E731
+            hit = []
+            for _, _, sym_in, spec, args in gene.option_ops:
+                concrete = tuple(sub(d) for d in sym_in)
+                cargs = {k: (sub(v) if isinstance(v, Dim) else v) for k, v in args.items()}
+                hit.append((concrete, tuple(spec.param_dims(concrete, cargs))))
+            self._op_dims_memo[key] = hit
+        return hit
 
     def _obligations_hold(self, gene: GeneDef, binding: dict[str, Dim], span: Span) -> bool:
         for ob in gene.obligations:
