@@ -396,6 +396,9 @@ def launch_pool(cfg: SearchConfig, timings: Timings) -> Any:
     with timings.phase("ray start"):
         ensure_ray(cfg.address, cfg.ray_bind)
     with timings.phase("actor launch"):
+        # Actors kept by this process's earlier searches (keep_workers: tests, notebooks) hold the CPUs the new
+        # actors need: without this the new ones would wait for them forever.
+        release_kept_workers()
         workers = cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member)
         return ActorPool(workers, None, cfg.cpus_per_member, cfg.gpus_per_member, task_name=cfg.task)
 

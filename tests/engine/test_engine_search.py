@@ -296,3 +296,21 @@ def test_soup_population_must_be_final_or_best_ever(tmp_path: Path) -> None:
 
     with pytest.raises(UserError, match="final, best_ever"):
         soup(tmp_path, population="latest")
+
+
+def test_launching_a_pool_releases_the_workers_earlier_searches_kept(pbtnas_run: Path) -> None:
+    """The CLI launches its actors before the search (launch_pool); in a process whose earlier searches kept their
+    workers (tests, notebooks), those hold both CPUs: the launch must release them, or the new actors never start."""
+    from pbtnas.engine import commands
+    from pbtnas.engine.timings import Timings
+
+    assert commands._KEPT_POOLS, "the module's searches keep their workers"
+    pool = commands.launch_pool(config(), Timings())
+    try:
+        assert not commands._KEPT_POOLS
+        import ray
+
+        # every launched actor starts (before the fix they waited for the kept ones' CPUs forever)
+        assert ray.get([actor.ping.remote() for actor in pool.actors], timeout=120)
+    finally:
+        pool.shutdown()
