@@ -6,16 +6,19 @@ Names load on first use: reading a run (`load_run`) needs neither scipy nor matp
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 __all__ = ["RunData", "RunError", "build_report", "load_run"]
 
-_HOMES = {"RunData": "pbtnas.report.load", "RunError": "pbtnas.report.load", "load_run": "pbtnas.report.load",
-          "build_report": "pbtnas.report.build"}
-
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'pbtnas.report' has no attribute {name!r}")
-    return getattr(import_module(_HOMES[name]), name)
+    # plain import statements, not importlib: dynamic imports are kept to the plug-in points (docs/security.md)
+    if name == "build_report":
+        from pbtnas.report.build import build_report
+
+        return build_report
+    if name in ("RunData", "RunError", "load_run"):
+        from pbtnas.report import load
+
+        return getattr(load, name)
+    raise AttributeError(f"module 'pbtnas.report' has no attribute {name!r}")
