@@ -240,7 +240,7 @@ def run_search(
     ``launched`` is a pool of actors ``launch_pool`` started meanwhile. ``timings`` (a new record if None) gets
     the phases of the search and is written to ``RUN/timings.json``."""
     import ray
-    from pbtnas.engine.execution import ActorPool, default_workers, ensure_ray
+    from pbtnas.engine.execution import ActorPool, ensure_ray
 
     timings = timings or Timings()
     run = RunDir(run_dir)
@@ -268,8 +268,7 @@ def run_search(
         # scheduler's SIGTERM (preemption, time limit) then ends the search like Ctrl-C.
         if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
             stack.callback(signal.signal, signal.SIGTERM, signal.signal(signal.SIGTERM, _raise_terminated))
-        workers = len(launched) if launched is not None else (
-            cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member))
+        workers = len(launched) if launched is not None else worker_count(cfg)
         runner_kwargs = {
             "space_loader": space_loader_of(space),
             "space_json": space.to_json(),
@@ -387,11 +386,18 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
     return summary, run_dir
 
 
+def worker_count(cfg: SearchConfig) -> int:
+    """The search's actors: ``workers`` when given, else as many as the resources hold."""
+    from pbtnas.engine.execution import default_workers
+
+    return cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member)
+
+
 def launch_pool(cfg: SearchConfig, timings: Timings) -> Any:
     """Start (or join) Ray and launch the search's actors without waiting for them to start: a Ray worker process
     importing torch and the task takes seconds, which now overlap the driver's own start (preflight, run directory,
     logging, the initial genomes). ``run_search`` gives them the space and waits."""
-    from pbtnas.engine.execution import ActorPool, default_workers, ensure_ray
+    from pbtnas.engine.execution import ActorPool, ensure_ray
 
     with timings.phase("ray start"):
         ensure_ray(cfg.address, cfg.ray_bind)
@@ -399,8 +405,7 @@ def launch_pool(cfg: SearchConfig, timings: Timings) -> Any:
         # Actors kept by this process's earlier searches (keep_workers: tests, notebooks) hold the CPUs the new
         # actors need: without this the new ones would wait for them forever.
         release_kept_workers()
-        workers = cfg.workers or default_workers(cfg.population, cfg.cpus_per_member, cfg.gpus_per_member)
-        return ActorPool(workers, None, cfg.cpus_per_member, cfg.gpus_per_member, task_name=cfg.task)
+        return ActorPool(worker_count(cfg), None, cfg.cpus_per_member, cfg.gpus_per_member, task_name=cfg.task)
 
 
 def write_timings(run: RunDir, timings: Timings) -> None:
