@@ -12,11 +12,11 @@ Successive versions differ in a declaration or two: the parse reuses the ASTs of
 
 from __future__ import annotations
 
-import gc
 import threading
 from dataclasses import dataclass, field
 
 from pbtnas.compiler.elaborate import Elaborator, Program
+from pbtnas.compiler.space import gc_paused
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Diagnostic, DiagnosticError, Span
 from pbtnas.dsl.incremental import ReusingParser
@@ -63,15 +63,8 @@ def _elaborate(module: ast.Module) -> tuple[Program | None, list[Diagnostic]]:
 
 def analyse(text: str, filename: str, version: int | None = None) -> Analysis:
     """Every diagnostic of `text`, sorted as the CLI sorts them."""
-    # Parsing and the passes allocate many small objects and free none of them until the end: the cyclic collector
-    # would only rescan them (space.py pauses it for the layout for the same reason; here ~30% of the parse time).
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # as compile_text: the cyclic collector would only rescan the AST and the program
         return _analyse(text, filename, version)
-    finally:
-        if paused:
-            gc.enable()
 
 
 _PARSER = ReusingParser()  # one for all documents: a piece is reused only where its text and lines are the same
