@@ -23,7 +23,10 @@ from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Span
 from pbtnas.dsl.parser import parse, parse_or_none
 
-_DECL_START = re.compile(r"^(?=(?:space|const|init|values|options|block|network)\b)", re.MULTILINE)
+# The keywords a top-level declaration starts with (grammars/nas.lark's `item`); the language server's error
+# recovery (pbtnas/lsp/recovery.py) cuts a text at the same words.
+DECLARATION_KEYWORDS = ("space", "const", "init", "values", "options", "block", "network")
+_DECL_START = re.compile(rf"^(?=(?:{'|'.join(DECLARATION_KEYWORDS)})\b)", re.MULTILINE)
 
 Piece = tuple[int, str]  # (lines before it, its text)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import DiagnosticError, Span
+from pbtnas.dsl.incremental import DECLARATION_KEYWORDS
 from pbtnas.dsl.parser import parse
 
-DECLARATION_KEYWORDS = ("space", "const", "init", "values", "options", "block", "network")
 MAX_ATTEMPTS = 8  # each attempt is one parse; past a few broken declarations the rest is not worth the time
 
 
