@@ -82,3 +82,30 @@ def test_results_best_and_ancestry(tmp_path: Path) -> None:
     assert [(a.uid, a.epoch, a.kind, a.base, a.donor, a.genes) for a in chain] == [
         (4, 2, "pbtnas", 0, 3, ("net.c",)), (0, 0, "init", None, None, ())]
     assert [a.uid for a in ancestry(run, 5)] == [5, 4, 0]
+
+
+def test_selection_dynamics_by_hand(tmp_path: Path) -> None:
+    from pbtnas.report.dynamics import pooled, selection_dynamics
+
+    write_history(tmp_path)
+    dyn = selection_dynamics(load_run(tmp_path))
+    # child 4 is made at epoch 2 from base 0 (0.9 then); it scores 0.95 at epoch 4: recovered at its first evaluation.
+    # child 5 is made at epoch 4 from base 4 and is never evaluated.
+    c4, c5 = dyn.children
+    assert (c4.uid, c4.born_epoch, c4.base_uid, c4.base_fitness, c4.fitness) == (4, 2, 0, 0.9, ((4, 0.95),))
+    assert c4.recovery_steps == 1 and c4.survived
+    assert c5.fitness == () and c5.recovery_steps is None and c5.survived
+    assert dyn.made == 2 and len(dyn.evaluated) == 1
+    assert dyn.recovered_within(1) == 1.0 and dyn.never_recovered == 0.0 and dyn.median_recovery_steps == 1.0
+    assert dyn.survived == 2 / 4  # children 4 and 5 among the final 4
+    assert dyn.final_best_uid == 4 and not dyn.final_best_is_initial
+    both = pooled([load_run(tmp_path), load_run(tmp_path)])
+    assert both["children"] == 4 and both["final_best_is_initial"] == 0 and both["runs"] == 2
+
+
+def test_recovery_counts_evaluations_until_the_base_is_reached() -> None:
+    from pbtnas.report.dynamics import ChildHistory
+
+    slow = ChildHistory(7, 2, 1, 0.8, ((4, 0.5), (6, float("-inf")), (8, 0.8)), survived=False)
+    never = ChildHistory(8, 2, 1, 0.8, ((4, 0.5), (6, 0.79)), survived=False)
+    assert slow.recovery_steps == 3 and never.recovery_steps is None
