@@ -1,8 +1,10 @@
 """Engine benchmark: prints the figures and writes them to benchmarks/results/engine.json.
 
-(a) overhead = wall time of a search / (sum of member train + eval seconds / workers), target <= 1.05
+(a) overhead = wall time of a search / (sum of member train + eval seconds / workers), target <= 1.03 with 2 workers
 (b) one mixing (build the child's fresh network, shrink-perturb, load) of a full-width GanHard model, target < 2 s
-(c) speed-up of 2 workers over 1 on the same search, target >= 1.7
+(c) speed-up of 2 workers over 1 on the same search, target >= 1.9
+(d) where (a)'s overhead goes: serialisation in the workers, Ray between jobs, workers waiting for work (driver,
+    barrier), the idle tail (pbtnas/engine/utilisation.py), as fractions of the members' compute
 
 Run: .venv/bin/python benchmarks/engine.py [--population 8 --epochs 8 --step 2] [--repeat 5]
 
@@ -53,6 +55,7 @@ def classify_space() -> tuple[Any, str]:
 def search_once(space: Any, workers: int, args: argparse.Namespace) -> dict[str, float]:
     from pbtnas.engine.commands import resolve_task_options, run_search
     from pbtnas.engine.config import SearchConfig
+    from pbtnas.engine.utilisation import breakdown_of_run
 
     cfg = resolve_task_options(
         SearchConfig(space="bench", population=args.population, epochs=args.epochs, step=args.step, seed=0,
@@ -63,10 +66,11 @@ def search_once(space: Any, workers: int, args: argparse.Namespace) -> dict[str,
         summary = run_search(cfg, space, Path(tmp) / "run", keep_workers=True)
         total = time.perf_counter() - t0
         packed = packing_bound(Path(tmp) / "run", workers)
+        parts = breakdown_of_run(Path(tmp) / "run")
     ideal = summary.member_seconds / workers
     return {"workers": workers, "search_wall_s": summary.wall_seconds, "wall_with_setup_s": total,
             "member_seconds": summary.member_seconds, "overhead_ratio": summary.wall_seconds / ideal,
-            "longest_first_packing_s": packed, "best_fitness": summary.best_fitness}
+            "longest_first_packing_s": packed, "best_fitness": summary.best_fitness, "breakdown": parts.as_dict()}
 
 
 def packing_bound(run: Path, workers: int) -> float:
@@ -296,10 +300,15 @@ def main() -> None:
     print(f"classify space: {space_label}; load average {load_before:.1f} before, "
           f"{results['machine']['load_average_after']:.1f} after ({os.cpu_count()} CPUs); {args.repeat} run(s)")
     print(f"(a) engine overhead, 2 workers: {span('overhead_ratio_2_workers', '.3f')}; 1 worker: "
-          f"{span('overhead_ratio_1_worker', '.3f')} (target <= 1.05)")
+          f"{span('overhead_ratio_1_worker', '.3f')} (target <= 1.03 with 2 workers)")
     last = runs[-1]["two_workers"]
     print(f"    last run, 2 workers: member seconds / 2 = {last['member_seconds'] / 2:.2f} s, step-synchronous "
           f"longest-first packing = {last['longest_first_packing_s']:.2f} s, search wall = {last['search_wall_s']:.2f} s")
+    for label in ("one_worker", "two_workers"):
+        b = runs[-1][label]["breakdown"]
+        shares = ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in b["shares"].items())
+        print(f"    last run, {b['workers']} worker(s), from the first job handed to Ray to the last result: "
+              f"{b['overhead_ratio']:.3f}x the compute = 1 + {shares}")
     if "error" in mixing:
         print(f"(b) GanHard mixing: not measured ({mixing['error']})")
     else:
@@ -308,7 +317,7 @@ def main() -> None:
     print(f"    a GanHard member state ({wire_mb:.0f} MB) through a Ray task and back, median of 3 per run: "
           f"{span('round_trip_tensors_s', '.2f')} s as tensors, {span('round_trip_wire_s', '.2f')} s in the wire "
           f"format (numpy)")
-    print(f"(c) speed-up of 2 workers over 1: {span('speedup_2_over_1', '.2f')}x (target >= 1.7)")
+    print(f"(c) speed-up of 2 workers over 1: {span('speedup_2_over_1', '.2f')}x (target >= 1.9)")
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

@@ -376,6 +376,11 @@ class Driver:
                     "metrics": report.get("metrics", {}),
                     "train_seconds": report.get("train_seconds"),
                     "eval_seconds": report.get("eval_seconds"),
+                    "wire_seconds": report.get("wire_seconds"),
+                    # wall clock: handed to Ray, started and ended on the worker, seen by the driver
+                    "timeline": [report.get(k) for k in ("submitted_at", "actor_started", "actor_ended",
+                                                         "observed_at")],
+                    "worker": report.get("worker"),
                     "node": report.get("node"),
                 }
             )

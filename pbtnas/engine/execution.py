@@ -13,7 +13,9 @@ replacing an actor is locked.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -84,8 +86,18 @@ class WireRunner(MemberRunner):
         return to_wire(getattr(self, method)(*from_wire(args))), True
 
     def train_eval_wire(self, state: Any, *args: Any) -> tuple[Any, dict[str, Any]]:
-        new_state, report = self.train_eval(from_wire(state), *args)
-        return to_wire(new_state), report
+        # Wall-clock stamps (the driver's are on the same clock on one machine; on a cluster, roughly), so a
+        # benchmark can split the engine's overhead into serialisation, Ray's dispatch and idle workers.
+        started = time.time()
+        member = from_wire(state)
+        unwired = time.time()
+        new_state, report = self.train_eval(member, *args)
+        trained = time.time()
+        wire = to_wire(new_state)
+        ended = time.time()
+        report.update(wire_seconds=(unwired - started) + (ended - trained), actor_started=started,
+                      actor_ended=ended, worker=os.getpid())
+        return wire, report
 
 
 @dataclass
@@ -104,6 +116,7 @@ class TrainJob:
     # actor chosen earlier it would wait behind that actor's running job. ``made`` receives the state's ref.
     make: tuple[str, tuple[Any, ...]] | None = None
     made: Future[Any] | None = field(default=None, repr=False)
+    submitted_at: float = 0.0  # wall clock, when the dispatcher handed the job to Ray
 
 
 @dataclass
@@ -499,6 +512,7 @@ class Dispatcher:
                     job.make = None
                     if job.made is not None:
                         job.made.set_result(job.state)
+                job.submitted_at = time.time()
                 state_ref, report_ref = actor.train_eval_wire.options(num_returns=2).remote(
                     job.state, job.values, job.start, job.end, job.train_seed, job.eval_seed, job.uid
                 )
@@ -516,6 +530,7 @@ class Dispatcher:
             index, actor, batch, job, state_ref = running.pop(ready[0])
             try:
                 report = ray.get(ready[0])
+                report.update(submitted_at=job.submitted_at, observed_at=time.time())
             except DEAD_WORKER + LOST_OBJECT as err:
                 if pool._is_dead(index):  # not so when it was the input's worker or node that was lost
                     pool._replace(index, actor)

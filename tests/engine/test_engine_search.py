@@ -314,3 +314,12 @@ def test_launching_a_pool_releases_the_workers_earlier_searches_kept(pbtnas_run:
         assert ray.get([actor.ping.remote() for actor in pool.actors], timeout=120)
     finally:
         pool.shutdown()
+
+
+def test_population_files_carry_the_jobs_timing_stamps(pbtnas_run: Path) -> None:
+    from pbtnas.engine.utilisation import breakdown_of_run
+
+    b = breakdown_of_run(pbtnas_run)
+    assert b.workers >= 1 and b.compute_s > 0 and b.window_s > 0
+    parts = b.compute_s + b.wire_s + b.other_in_worker_s + b.ray_between_jobs_s + b.waiting_for_work_s + b.tail_s
+    assert parts == pytest.approx(b.workers * b.window_s, rel=1e-6)
