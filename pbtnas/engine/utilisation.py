@@ -1,7 +1,8 @@
 """Where the workers' time went in a run, from the per-job stamps of its population files: training and
-evaluation (the members' compute), serialisation in the worker (the wire format, both ways), Ray between jobs (the job
-was handed over but had not started on an idle worker: Ray storing the previous result, fetching the arguments), waiting for work (the worker was idle and the driver had not
-handed it a job: selection, checkpoints, the step barrier) and the idle tail after a worker's last job.
+evaluation (the members' compute), serialisation in the worker (the wire format, both ways), Ray between jobs (a job
+handed over but not started on an idle worker: Ray storing the previous result, fetching the arguments, starting
+the call), waiting for work (the worker idle and no job handed to it: selection, checkpoints, the step barrier) and
+the idle tail after a worker's last job.
 
 Per worker the parts add up to the window (the first job handed to Ray to the last result seen by the driver), so
 ``workers x window = compute + every overhead``: the engine's overhead over the ideal, split by cause.
