@@ -129,3 +129,26 @@ def test_pbtnas_search_refuses_an_unknown_option_with_the_configs_message(tmp_pa
     with pytest.raises(pbtnas.UserError, match="populaton"):
         pbtnas.search(str(ROOT / "spaces" / "digits.nas"), populaton=4, out=str(tmp_path / "run"))
     assert not (tmp_path / "run").exists()
+
+
+END_PROCESS_PROBE = """
+import atexit, sys, threading
+atexit.register(lambda: print("exit handler ran", flush=True))
+if sys.argv[1] == "thread":  # a non-daemon thread still working: the process must wait for it
+    threading.Thread(target=lambda: (__import__("time").sleep(0.3), print("thread finished", flush=True))).start()
+sys.argv = ["pbtnas", *sys.argv[2:]]
+from pbtnas.cli.main import main
+main()
+"""
+
+
+@pytest.mark.parametrize("mode", ["plain", "thread"])
+def test_the_console_entry_runs_exit_handlers_and_keeps_the_exit_code(mode: str, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ok = subprocess.run([sys.executable, "-c", END_PROCESS_PROBE, mode, "--help"], capture_output=True, text=True,
+                        env=env, cwd=tmp_path, timeout=60)
+    assert ok.returncode == 0 and "Usage" in ok.stdout and "exit handler ran" in ok.stdout
+    assert ("thread finished" in ok.stdout) == (mode == "thread")
+    bad = subprocess.run([sys.executable, "-c", END_PROCESS_PROBE, mode, "check", "missing.nas"], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=60)
+    assert bad.returncode == 1 and "E0002" in bad.stderr and "exit handler ran" in bad.stdout
