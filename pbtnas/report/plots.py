@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from pbtnas.report.lineage import origin_table  # noqa: E402
 from pbtnas.report.load import RunData  # noqa: E402
 
-__all__ = ["plot_fitness", "plot_final_values", "plot_mean_curves", "plot_origins"]
+__all__ = ["plot_distribution", "plot_fitness", "plot_final_values", "plot_mean_curves", "plot_origins"]
 
 STYLE = {
     "font.size": 12,
@@ -146,3 +146,22 @@ def plot_final_values(rows: Sequence[tuple[str, float]], path: Path, setting: st
         ax.set_ylabel(metric)
         ax.legend(loc="best")
         return _save(fig, path)
+
+
+def plot_distribution(groups: dict[str, Sequence[float]], marks: dict[str, float], path: Path, title: str,
+                      metric: str) -> Path:
+    """Histograms of a metric over sampled architectures (one per group, stacked) and a vertical line per mark
+    (each algorithm's mean result): where the searched networks stand among random ones."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        values = [v for vs in groups.values() for v in vs if math.isfinite(v)]
+        bins = np.linspace(min(values + list(marks.values())), max(values + list(marks.values())), 25) if values else 10
+        ax.hist([[v for v in vs if math.isfinite(v)] for vs in groups.values()], bins=bins, stacked=True,
+                label=[f"{name} (n = {len(vs)})" for name, vs in groups.items()], alpha=0.8)
+        for i, (name, x) in enumerate(marks.items()):
+            ax.axvline(x, color=f"C{(i + len(groups)) % 10}", linestyle="--", linewidth=1.5, label=f"{name}: {x:.3f}")
+        ax.set_xlabel(metric)
+        ax.set_ylabel("architectures")
+        ax.set_title(title)
+        ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
