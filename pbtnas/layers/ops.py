@@ -84,11 +84,12 @@ _RANK_HINTS = {1: "add `flatten` or `reshape(...)` before it",
                2: "`transpose` swaps the last two dimensions; `reshape(...)` makes a vector a signal [1, L]"}
 
 
-def _rank(shape: Shape, n: int, what: str, form: str | None = None) -> None:
-    """`form` names the dimensions when rank n has another reading than _RANK_FORMS's (tokens [T, D])."""
+def _rank(shape: Shape, n: int, what: str, form: str | None = None, hint: str | None = None) -> None:
+    """`form` names the dimensions when rank n has another reading than _RANK_FORMS's (tokens [T, D]); `hint`
+    replaces the rank's usual one."""
     if len(shape) != n:
         raise ShapeError(f"{what} needs a rank-{n} input {form or _RANK_FORMS[n]}, got {shape_str(shape)}",
-                         _RANK_HINTS.get(n))
+                         hint or _RANK_HINTS.get(n))
 
 
 def _positive(d: Dim, what: str) -> None:
@@ -111,7 +112,7 @@ def check_divides(divisor: "Dim | int", size: Dim, message: str, hint: str | Non
         return
     if size.is_const and g.is_const:
         if size.value % g.value:
-            raise ShapeError(message)
+            raise ShapeError(message, hint)
         return
     for point, value in dims.points(size.mod(g)):
         if value != 0:

@@ -16,6 +16,8 @@ from pbtnas.layers.ops import (_BIAS, ArgSpec, OpSpec, Shape, ShapeError, _bool,
                                _no_params, _positive, _rank, check_divides, register_op)
 
 TOKENS = "[T, D]"
+TOKENS_HINT = ("tokens come from `patch_embed` (an image), `embedding` (ids) or `transpose` of a signal [C, L] "
+               "(its L positions become tokens of C features)")
 
 
 def _heads_divide(heads: Dim | int, width: Dim) -> None:
@@ -23,12 +25,13 @@ def _heads_divide(heads: Dim | int, width: Dim) -> None:
     h = as_dim(heads)
     if width.has_shape_vars:
         if not h.is_const:
-            raise ShapeError(f"attention heads={h} from a gene over the width {width}, which is not known here: "
+            raise ShapeError(f"attention {_arg_text('heads', h)} from a gene over the width {width}, which is not "
+                             "known here: "
                              "the division cannot be proven for every width",
                              "give the width as a constant, a block parameter or a dimension gene")
         width.mod(h)  # records the obligation: checked when the shape variable gets its size
         return
-    check_divides(h, width, f"attention heads={h} does not divide the width D = {width}",
+    check_divides(h, width, f"attention {_arg_text('heads', h)} does not divide the width D = {width}",
                   "the width D must be divisible by every option of `heads` (a head is D / heads wide)")
 
 
@@ -40,31 +43,53 @@ def _conv1d_shape(shape: Shape, a: dict) -> Shape:
     _check_groups("conv1d", a["groups"], c, "input")
     out = as_dim(a["out"])
     _check_groups("conv1d", a["groups"], out, "output")
+    _check_length(length, a, "conv1d")
     size = _conv_out(length, a["k"], a["stride"], a["pad"], a["dilation"])
-    _check_length(size, length, "conv1d", a["k"])
+    _positive(size, "conv1d output length")
     return (out, size)
 
 
-def _check_length(size: Dim, length: Dim, what: str, k: Dim | int) -> None:
-    """A kernel longer than the (padded) signal leaves no output position: say so at the op, with the length."""
-    if size.is_const and size.value <= 0:
-        raise ShapeError(f"{what} kernel k={as_dim(k)} is longer than the signal: a length of {length} gives "
-                         f"{size} output positions", "use a smaller kernel or more padding, or downsample less before it")
-    if not size.has_shape_vars and not size.is_const:
-        for point, value in dims.points(size):
-            if value <= 0:
-                raise ShapeError(f"{what} kernel k={as_dim(k)} is longer than the signal when "
-                                 f"{dims.describe_point(point)}: {value} output positions",
-                                 "every option of the kernel must fit the signal")
-    _positive(size, f"{what} output length")
+def _check_length(length: Dim, a: dict, what: str) -> None:
+    """A kernel that spans more positions than the padded signal leaves no output position (the output length
+    (padded - span) // stride + 1 is positive exactly when span <= padded): say so at the op, with both sizes."""
+    span = as_dim(a.get("dilation", 1)) * (as_dim(a["k"]) - 1) + 1
+    padded = length + 2 * as_dim(a["pad"])
+    room = padded - span
+    if room.has_shape_vars:
+        return
+    for point, value in dims.points(room):
+        if value < 0:
+            at = f" when {dims.describe_point(point)}" if point else ""
+            raise ShapeError(f"{what} kernel {_arg_text('k', a['k'])} is longer than the signal{at}: it spans "
+                             f"{span.at(point)} positions of {padded.at(point)} (length {length}, pad "
+                             f"{as_dim(a['pad'])} on each side)",
+                             "use a smaller kernel or more padding, or downsample less before it")
+
+
+def _arg_text(name: str, value: Dim | int) -> str:
+    """`k=5` for a constant argument, `` `k` `` for the gene of that name, `k=2*e` for an expression."""
+    text = str(as_dim(value))
+    return f"`{name}`" if text == name else f"{name}={text}"
+
+
+def _check_pool_pad(a: dict, what: str) -> None:
+    """torch pads a pool by at most half its kernel (2 pad <= k), and refuses more only when the network runs."""
+    excess = 2 * as_dim(a["pad"]) - as_dim(a["k"])
+    for point, value in dims.points(excess):
+        if value > 0:
+            at = f" when {dims.describe_point(point)}" if point else ""
+            raise ShapeError(f"{what} pad={as_dim(a['pad']).at(point)} is more than half the kernel "
+                             f"k={as_dim(a['k']).at(point)}{at}", "a pool pads by at most k // 2 on each side")
 
 
 def _pool1d_shape(what: str):
     def rule(shape: Shape, a: dict) -> Shape:
         _rank(shape, 2, what)
         stride = a["k"] if isinstance(a["stride"], int) and a["stride"] == 0 else a["stride"]  # 0: the kernel size
+        _check_pool_pad(a, what)
+        _check_length(shape[1], a, what)
         size = _conv_out(shape[1], a["k"], stride, a["pad"], 1)
-        _check_length(size, shape[1], what, a["k"])
+        _positive(size, f"{what} output length")
         return (shape[0], size)
 
     return rule
@@ -83,13 +108,16 @@ def _transpose_shape(shape: Shape, a: dict) -> Shape:
     return (*shape[:-2], shape[-1], shape[-2])
 
 
-def _token_pool_shape(shape: Shape, a: dict) -> Shape:
-    _rank(shape, 2, "token pooling", TOKENS)
-    return (shape[1],)
+def _token_pool_shape(what: str):
+    def rule(shape: Shape, a: dict) -> Shape:
+        _rank(shape, 2, what, TOKENS, TOKENS_HINT)
+        return (shape[1],)
+
+    return rule
 
 
 def _attention_shape(shape: Shape, a: dict) -> Shape:
-    _rank(shape, 2, "attention", TOKENS)
+    _rank(shape, 2, "attention", TOKENS, TOKENS_HINT)
     _heads_divide(a["heads"], shape[1])
     return shape
 
@@ -108,12 +136,12 @@ def _patch_embed_shape(shape: Shape, a: dict) -> Shape:
 
 
 def _pos_embed_shape(shape: Shape, a: dict) -> Shape:
-    _rank(shape, 2, "pos_embed", TOKENS)
+    _rank(shape, 2, "pos_embed", TOKENS, TOKENS_HINT)
     return shape
 
 
 def _cls_token_shape(shape: Shape, a: dict) -> Shape:
-    _rank(shape, 2, "cls_token", TOKENS)
+    _rank(shape, 2, "cls_token", TOKENS, TOKENS_HINT)
     return (shape[0] + 1, shape[1])
 
 
@@ -162,9 +190,9 @@ SEQUENCE_OPS = (
            "batch normalisation over the channels of [C, L] (or the features of [F])"),
     OpSpec("transpose", (), _transpose_shape, _no_params, lambda s, a: _M().Transpose(),
            doc="swap the last two dimensions: [C, L] -> [L, C] (a signal's positions become tokens)"),
-    OpSpec("mean_tokens", (), _token_pool_shape, _no_params, lambda s, a: _M().TokenPool("mean"),
+    OpSpec("mean_tokens", (), _token_pool_shape("mean_tokens"), _no_params, lambda s, a: _M().TokenPool("mean"),
            doc="mean over the tokens [T, D] -> [D]"),
-    OpSpec("first_token", (), _token_pool_shape, _no_params, lambda s, a: _M().TokenPool("first"),
+    OpSpec("first_token", (), _token_pool_shape("first_token"), _no_params, lambda s, a: _M().TokenPool("first"),
            doc="the first token [T, D] -> [D] (the class token after `cls_token`)"),
     OpSpec("attention", (ArgSpec("heads", "int"), ArgSpec("dropout", "float", 0.0), _BIAS), _attention_shape,
            _last, lambda s, a: _M().SelfAttention(s[-1], a["heads"], a["dropout"], _bool(a["bias"])),
