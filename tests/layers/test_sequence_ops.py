@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pbtnas.compiler import compile_text
 from pbtnas.layers import ShapeError, get_op
 from pbtnas.layers.dims import Dim
 
@@ -158,3 +159,14 @@ def test_rules_over_a_shape_variable_agree_with_every_size():
         at = {"$L": Dim.const(n)}
         assert tuple(d.subst(at).int_value() for d in same) == run("conv1d", (4, n), out=8, k=5, pad=2)
         assert tuple(d.subst(at).int_value() for d in halved) == run("max_pool1d", (4, n), k=2)
+
+
+def test_init_conv_covers_conv1d_and_patch_embed():
+    space = compile_text("space i\ninit conv = constant(value=0.5, bias=0)\n"
+                         "network n(x: [3, 8, 8]) -> [4] {\n"
+                         "  t = x >> patch_embed(4, patch=4) >> transpose >> conv1d(2, k=1)\n"
+                         "  return t >> flatten >> linear(4)\n}\n", "init.nas")
+    state = space.build(space.validate([]), seed=0).state_dict()
+    for key in ("n.t.0.weight", "n.t.2.weight"):
+        assert torch.all(state[key] == 0.5), key
+    assert not torch.all(state["n.return.1.weight"] == 0.5)  # linear keeps torch's default
