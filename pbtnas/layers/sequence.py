@@ -28,8 +28,7 @@ def _heads_divide(heads: Dim | int, width: Dim) -> None:
     if width.has_shape_vars:
         if not h.is_const:
             raise ShapeError(f"attention {_arg_text('heads', h)} from a gene over the width {width}, which is not "
-                             "known here: "
-                             "the division cannot be proven for every width",
+                             "known here: the division cannot be proven for every width",
                              "give the width as a constant, a block parameter or a dimension gene")
         width.mod(h)  # records the obligation: checked when the shape variable gets its size
         return
@@ -125,13 +124,13 @@ def _attention_shape(shape: Shape, a: dict) -> Shape:
 
 
 def _patch_embed_shape(shape: Shape, a: dict) -> Shape:
-    if len(shape) != 3:
-        raise ShapeError(f"patch_embed needs an image [C, H, W], got {shape_str(shape)}")
+    _rank(shape, 3, "patch_embed", hint="patches are cut from an image; a signal [C, L] becomes tokens with "
+                                        "`conv1d(out, k=p, stride=p) >> transpose`")
     patch = as_dim(a["patch"])
     tokens = Dim.const(1)
     for side, size in zip(("height", "width"), shape[1:]):
         if not size.has_shape_vars:
-            check_divides(patch, size, f"patch_embed patch={patch} does not divide the image {side} {size}",
+            check_divides(patch, size, f"patch_embed {_arg_text('patch', patch)} does not divide the image {side} {size}",
                           "the patches must tile the image exactly: choose a patch size that divides it")
         tokens = tokens * size.floordiv(patch)  # over a shape variable: an obligation checked at its size
     return (tokens, as_dim(a["out"]))

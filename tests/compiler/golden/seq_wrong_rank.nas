@@ -10,5 +10,6 @@ network net(x: [3, 16, 16]) -> [10] {
   e = x >> batchnorm1d
   f = x >> max_pool1d(2)
   g = v >> pos_embed
+  p = v >> patch_embed(8, patch=2)
   return v >> linear(10)
 }
