@@ -19,10 +19,10 @@ MAX_INT = 2**31 - 1
 
 # The lowest valid value of an integer argument, by name; a pool's `stride=0` means "the kernel size" and is only
 # meaningful as the literal default, so a computed stride must be at least 1 like a conv's.
-_LOWEST = {"k": 1, "stride": 1, "dilation": 1, "groups": 1, "pad": 0, "output_pad": 0}
+_LOWEST = {"k": 1, "stride": 1, "dilation": 1, "groups": 1, "pad": 0, "output_pad": 0, "heads": 1, "patch": 1}
 
 
-_POOLS = frozenset({"avg_pool", "max_pool"})
+_POOLS = frozenset({"avg_pool", "max_pool", "avg_pool1d", "max_pool1d"})
 
 
 def lowest(arg: str, op: str = "", constant: bool = False) -> int:

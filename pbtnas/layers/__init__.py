@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pbtnas.layers.ops import ArgSpec, OpSpec, ShapeError, get_op, op_names, register_op
+from pbtnas.layers import sequence  # noqa: F401  registers the sequence ops into the same table
 
 __all__ = ["ArgSpec", "OpSpec", "ShapeError", "get_op", "op_names", "register_op", "renormalize_state"]
 

@@ -209,3 +209,86 @@ def _activation_factory(cls_name: str, args: tuple) -> Callable[[], nn.Module]:
 # The op library's table (ops.ACTIVATION_CLASSES, torch-free) turned into module factories.
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     name: _activation_factory(cls_name, args) for name, (cls_name, args) in ACTIVATION_CLASSES.items()}
+
+
+# ---- sequence ops (pbtnas.layers.sequence): signals [B, C, L] and tokens [B, T, D] ------------------------------
+
+class Transpose(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(-1, -2)
+
+
+class TokenPool(nn.Module):
+    """[B, T, D] -> [B, D]: the mean of the tokens, or the first one (a class token)."""
+
+    def __init__(self, reduce: str):
+        super().__init__()
+        self.reduce = reduce
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=1) if self.reduce == "mean" else x[:, 0]
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """Multi-head self-attention on [B, T, D]. The projections' shapes do not depend on the number of heads
+    (in_proj [3D, D], out_proj [D, D]), so a heads gene owns no weights and networks with different heads mix."""
+
+    def __init__(self, width: int, heads: int, dropout: float, bias: bool):
+        super().__init__(width, heads, dropout=dropout, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x, x, x, need_weights=False)[0]
+
+
+class PatchEmbed(nn.Conv2d):
+    """[B, C, H, W] -> [B, (H / p) (W / p), D]: non-overlapping p x p patches, projected by one strided conv (so
+    `init conv = ...` initialises it), in row-major order (ViT's)."""
+
+    def __init__(self, channels: int, width: int, patch: int):
+        super().__init__(channels, width, patch, stride=patch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x).flatten(2).transpose(1, 2)
+
+
+def _trunc_normal(shape: tuple[int, ...]) -> nn.Parameter:
+    return nn.Parameter(nn.init.trunc_normal_(torch.empty(shape), std=0.02, a=-0.04, b=0.04))
+
+
+class PositionalEmbedding(nn.Module):
+    """x + a learned [T, D] table (ViT's, initialised N(0, 0.02) truncated at 2 sigma)."""
+
+    def __init__(self, tokens: int, width: int):
+        super().__init__()
+        self.weight = _trunc_normal((tokens, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight
+
+
+class ClassToken(nn.Module):
+    """[B, T, D] -> [B, T + 1, D]: a learned token in front, read back by `first_token`."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.weight = _trunc_normal((1, 1, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.weight.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class TokenEmbedding(nn.Embedding):
+    """nn.Embedding that takes ids as integers or as floats holding whole numbers (the network input convention of
+    pbtnas.layers.sequence): a fraction or an id outside [0, vocab) is a ValueError naming it, not a wrong row or
+    torch's bare index error."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_floating_point():
+            ids = x.long()
+            if not torch.equal(ids.to(x.dtype), x):
+                raise ValueError("embedding ids must be whole numbers; the input holds fractions")
+            x = ids
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.num_embeddings):
+            raise ValueError(f"embedding ids must be in [0, {self.num_embeddings}); the input has "
+                             f"{int(x.min())}..{int(x.max())}")
+        return super().forward(x)

@@ -79,10 +79,17 @@ BOOL_FALSE = frozenset({"off", "false", "no"})
 
 # ---- shape helpers --------------------------------------------------------------------------------------------
 
-def _rank(shape: Shape, n: int, what: str) -> None:
+_RANK_FORMS = {1: "[F]", 2: "[C, L]", 3: "[C, H, W]"}
+_RANK_HINTS = {1: "add `flatten` or `reshape(...)` before it",
+               2: "`transpose` swaps the last two dimensions; `reshape(...)` makes a vector a signal [1, L]"}
+
+
+def _rank(shape: Shape, n: int, what: str, form: str | None = None, hint: str | None = None) -> None:
+    """`form` names the dimensions when rank n has another reading than _RANK_FORMS's (tokens [T, D]); `hint`
+    replaces the rank's usual one."""
     if len(shape) != n:
-        raise ShapeError(f"{what} needs a rank-{n} input {'[C, H, W]' if n == 3 else '[F]'}, got {shape_str(shape)}",
-                         "add `flatten` or `reshape(...)` before it" if n == 1 else None)
+        raise ShapeError(f"{what} needs a rank-{n} input {form or _RANK_FORMS[n]}, got {shape_str(shape)}",
+                         hint or _RANK_HINTS.get(n))
 
 
 def _positive(d: Dim, what: str) -> None:
@@ -94,25 +101,27 @@ def _conv_out(size: Dim, k: int, s: int, p: int, d: int) -> Dim:
     return (size + 2 * p - d * (k - 1) - 1).floordiv(s) + 1
 
 
-def _check_groups(what: str, groups: "Dim | int", channels: Dim, side: str) -> None:
-    """`groups` must divide the channels at every option of the genes both read (`groups=C * e` over `C * e`
-    channels is exact; `groups=4` over `6 * e` channels fails for an odd `e`). Channels with a shape variable are
-    sized later and not checked here."""
-    g = as_dim(groups)
+def check_divides(divisor: "Dim | int", size: Dim, message: str, hint: str | None) -> None:
+    """`divisor` must divide `size` at every option of the genes both read (`groups=C * e` over `C * e` channels is
+    exact; `groups=4` over `6 * e` channels fails for an odd `e`); `message` says what does not divide what. Sizes
+    with a shape variable are sized later and not checked here."""
+    g = as_dim(divisor)
     if g.is_const and g.value == 1:
         return
-    if channels.has_shape_vars or g.has_shape_vars:
+    if size.has_shape_vars or g.has_shape_vars:
         return
-    if channels.is_const and g.is_const:
-        if channels.value % g.value:
-            raise ShapeError(f"{what} groups={g} does not divide the {channels} {side} channels")
+    if size.is_const and g.is_const:
+        if size.value % g.value:
+            raise ShapeError(message, hint)
         return
-    for point, value in dims.points(channels.mod(g)):
+    for point, value in dims.points(size.mod(g)):
         if value != 0:
-            at = dims.describe_point(point)
-            raise ShapeError(f"{what} groups={g} does not divide the {channels} {side} channels when {at} "
-                             f"({channels.at(point)} by {g.at(point)})",
-                             "groups must divide both the input and the output channels for every option")
+            raise ShapeError(f"{message} when {dims.describe_point(point)} ({size.at(point)} by {g.at(point)})", hint)
+
+
+def _check_groups(what: str, groups: "Dim | int", channels: Dim, side: str) -> None:
+    check_divides(groups, channels, f"{what} groups={as_dim(groups)} does not divide the {channels} {side} channels",
+                  "groups must divide both the input and the output channels for every option")
 
 
 def _conv_shape(shape: Shape, a: dict) -> Shape:
@@ -172,8 +181,10 @@ def _factorized_reduce_shape(shape: Shape, a: dict) -> Shape:
 
 
 def _linear_shape(shape: Shape, a: dict) -> Shape:
-    _rank(shape, 1, "linear")
-    return (as_dim(a["out"]),)
+    # As torch's Linear: on the last dimension, the others kept ([F] -> [out], tokens [T, D] -> [T, out])
+    if not shape:
+        raise ShapeError("linear needs an input with at least one dimension, got a scalar []")
+    return (*shape[:-1], as_dim(a["out"]))
 
 
 def _flatten_shape(shape: Shape, a: dict) -> Shape:
@@ -274,8 +285,8 @@ def _build_conv(shape, a):
 
 def _build_linear(shape, a):
     if a["sn"] is None:
-        return _nn().Linear(shape[0], a["out"], bias=_bool(a["bias"]))
-    return _M().SNLinear(shape[0], a["out"], bias=_bool(a["bias"]), sn=_bool(a["sn"]), sn_style=a["sn_style"])
+        return _nn().Linear(shape[-1], a["out"], bias=_bool(a["bias"]))
+    return _M().SNLinear(shape[-1], a["out"], bias=_bool(a["bias"]), sn=_bool(a["sn"]), sn_style=a["sn_style"])
 
 
 _SN = ArgSpec("sn", "bool", None)
@@ -300,7 +311,8 @@ for _spec in [
                                            a["groups"], _bool(a["bias"]), a["dilation"]),
            "conv_transpose", "transposed 2-d convolution"),
     OpSpec("linear", (ArgSpec("out", "dim"), _BIAS, _SN, _SN_STYLE), _linear_shape,
-           lambda s, a: [s[0], as_dim(a["out"])], _build_linear, "linear", "fully connected [F] -> [out]"),
+           lambda s, a: [s[-1], as_dim(a["out"])], _build_linear, "linear",
+           "fully connected on the last dimension: [F] -> [out], [T, D] -> [T, out]"),
     # affine=off: no weight and bias (DARTS's search cells); the running statistics are state all the same, so the
     # op keeps its channel count as param_dims either way and its state keys stay owned.
     OpSpec("batchnorm", (ArgSpec("affine", "bool", "on"),), _batchnorm_shape, lambda s, a: [s[0]],

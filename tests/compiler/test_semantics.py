@@ -308,6 +308,9 @@ def test_cli_ops_lists_the_library():
     for name in ("conv(out", "linear(out", "upsample", "residual", "none"):
         assert name in result.stdout
     assert "[F] -> [out]" in result.stdout  # a doc's brackets are text, not rich markup (it ate `[F]`)
+    for name in ("conv1d(out", "attention(heads", "patch_embed(out, patch)", "embedding(vocab, out)", "mean_tokens"):
+        assert name in result.stdout
+    assert "[T, D] -> [D]" in result.stdout and "[C, L]" in result.stdout  # the sequence ops' shapes, kept too
 
 
 def test_diagnostic_error_for_missing_file():

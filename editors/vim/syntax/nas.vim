@@ -11,7 +11,7 @@ syn keyword nasConditional else if
 syn keyword nasRepeat for range
 syn keyword nasKeyword in of return
 syn keyword nasStorageClass tied
-syn match nasOp "\<\%(factorized_reduce\|global_avg_pool\|global_sum_pool\|conv_transpose\|hardsigmoid\|activation\|leaky_relu\|batchnorm\|hardswish\|layernorm\|avg_pool\|max_pool\|upsample\|dropout\|flatten\|reshape\|sigmoid\|linear\|resize\|scale\|slice\|swish\|conv\|gelu\|relu\|tanh\|zero\|elu\)\>"
+syn match nasOp "\<\%(factorized_reduce\|global_avg_pool\|global_sum_pool\|conv_transpose\|batchnorm1d\|first_token\|hardsigmoid\|mean_tokens\|patch_embed\|activation\|avg_pool1d\|leaky_relu\|max_pool1d\|attention\|batchnorm\|cls_token\|embedding\|hardswish\|layernorm\|pos_embed\|transpose\|avg_pool\|max_pool\|upsample\|dropout\|flatten\|reshape\|sigmoid\|conv1d\|linear\|resize\|scale\|slice\|swish\|conv\|gelu\|relu\|tanh\|zero\|elu\)\>"
 syn match nasBuiltin "\<\%(identity\|residual\|cat\|sum\)\>"
 syn match nasNone "\<none\>"
 syn match nasBoolean "\<\%(false\|true\|off\|yes\|no\|on\)\>"
