@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pbtnas.errors import UserError
 
-__all__ = ["Evaluation", "RunData", "RunError", "algorithm_label", "load_run", "setting_label"]
+__all__ = ["Evaluation", "RunData", "RunError", "algorithm_label", "load_run", "read_json", "setting_label"]
 
 
 class RunError(UserError, ValueError):
@@ -159,7 +160,8 @@ def setting_label(cfg: dict[str, Any], meta: dict[str, Any] | None = None) -> st
     return " · ".join(parts)
 
 
-def _read(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """One JSON file of a run; a missing or unreadable file is a ``RunError`` naming it."""
     try:
         return json.loads(path.read_bytes())
     except FileNotFoundError:
@@ -170,26 +172,28 @@ def _read(path: Path) -> Any:
         raise RunError(f"{path}: not valid JSON ({err})") from None
 
 
-def load_run(root: Path | str) -> RunData:
-    """Read a run directory. A run still going (or killed) is read up to its last complete step."""
+def load_run(root: Path | str, read: Callable[[Path], Any] | None = None) -> RunData:
+    """Read a run directory. A run still going (or killed) is read up to its last complete step. ``read`` parses
+    one JSON file (default: from disk each time); the dashboard passes a cache of parsed files keyed by their
+    (mtime, size), so a refresh re-reads only the files that changed."""
     root = Path(root)
     if not root.is_dir():
         raise RunError(f"{root}: no such run directory")
     try:
-        return _load_run(root)
+        return _load_run(root, read or read_json)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:  # files of the wrong shape
         if isinstance(err, RunError):
             raise
         raise RunError(f"{root}: not a readable pbtnas run directory ({type(err).__name__}: {err})") from None
 
 
-def _load_run(root: Path) -> RunData:
-    config = _read(root / "config.json")
-    meta = _read(root / "run.json") if (root / "run.json").exists() else {}
-    progress = _read(root / "progress.json")
+def _load_run(root: Path, read: Callable[[Path], Any]) -> RunData:
+    config = read(root / "config.json")
+    meta = read(root / "run.json") if (root / "run.json").exists() else {}
+    progress = read(root / "progress.json")
     last = int(progress["epoch"])
     files = sorted((root / "population").glob("epoch_*.json"))
-    snapshots = [s for s in (_read(f) for f in files) if int(s["epoch"]) <= last]
+    snapshots = [s for s in (read(f) for f in files) if int(s["epoch"]) <= last]
     if not snapshots:
         raise RunError(f"{root}: no population snapshot yet")
     gene_names = list(snapshots[0]["members"][0].get("choices", {}).keys())
