@@ -66,8 +66,9 @@ function runLink(run) {
   return el("a", { href: "run?" + new URLSearchParams({ run }).toString(), text: run });
 }
 
-function fileUrl(path) {
-  return "files/" + path.split("/").map(encodeURIComponent).join("/");
+// A file of a run (a sample grid, a video, a diagram): paths in the views are relative to the run directory.
+function fileUrl(run, path) {
+  return "files/" + (run + "/" + path).split("/").map(encodeURIComponent).join("/");
 }
 
 // Poll every `ms` and say on the page when the last update came (the pages never reload themselves).

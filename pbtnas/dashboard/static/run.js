@@ -110,7 +110,7 @@ function renderLineage(lineage, epochs) {
 
 function renderBest(best, media) {
   const parts = [];
-  for (const diagram of media.diagrams) parts.push(el("img", { src: fileUrl(diagram), alt: "diagram of the best network" }));
+  for (const diagram of media.diagrams) parts.push(el("img", { src: fileUrl(RUN, diagram), alt: "diagram of the best network" }));
   parts.push(el("p", { text: `Best member of the latest population: ${fmt(best.uid)} (fitness ${fmt(best.fitness)}).` }));
   parts.push(table(["gene", "best", "second best", "layer origin", "passed through"],
     best.genes.map(g => [g.gene, el("td", { class: g.differs ? "differs" : undefined, text: g.best }),
@@ -123,11 +123,11 @@ function renderBest(best, media) {
 }
 
 function renderMedia(media) {
-  const figures = media.grids.map(g => el("figure", {}, el("img", { src: fileUrl(g.file), alt: `${g.member} ${g.step}` }),
+  const figures = media.grids.map(g => el("figure", {}, el("img", { src: fileUrl(RUN, g.file), alt: `${g.member} ${g.step}` }),
                                           el("figcaption", { text: `${g.member} · ${g.step}` })));
   for (const v of media.videos) {
-    const player = v.file.endsWith(".gif") ? el("img", { src: fileUrl(v.file), alt: v.name })
-                                           : el("video", { src: fileUrl(v.file), controls: "", muted: "", loop: "" });
+    const player = v.file.endsWith(".gif") ? el("img", { src: fileUrl(RUN, v.file), alt: v.name })
+                                           : el("video", { src: fileUrl(RUN, v.file), controls: "", muted: "", loop: "" });
     figures.push(el("figure", {}, player, el("figcaption", { text: v.name })));
   }
   fill("media", figures.length ? el("div", { class: "grids", id: "media-grid" }, ...figures)
