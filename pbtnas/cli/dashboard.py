@@ -27,10 +27,12 @@ def dashboard_command(
     if not is_loopback(host):
         print(f"warning: listening on {host}: anyone who can reach this machine on port {port} can read these runs "
               "(the dashboard has no login); prefer the default 127.0.0.1 with SSH port forwarding", file=sys.stderr)
+    dashboard = Dashboard(folder, stale_after=stale_after * 3600.0)
     try:
-        server = make_server(Dashboard(folder, stale_after=stale_after * 3600.0), host, port)
+        server = make_server(dashboard, host, port)
     except OSError as err:  # port in use, address not on this machine
         fail(f"cannot listen on {host}:{port}: {err.strerror or err}", EXIT_USER)
+    dashboard.warm_up()
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     print(f"pbtnas dashboard of {folder} on http://{shown}:{server.server_address[1]}/  (Ctrl-C stops it)", flush=True)
     try:

@@ -99,6 +99,13 @@ class Dashboard:
             rows.append(run_row(name, data, reader.state(data.complete)))
         return rows
 
+    def warm_up(self) -> threading.Thread:
+        """Read every run once in the background, so the first page opened does not wait for the parsing of
+        every population file (a run of 36 members and 300 steps holds about 30 MB of JSON)."""
+        thread = threading.Thread(target=self.runs, name="dashboard-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def compare(self, names: list[str]) -> dict[str, Any]:
         return compare_view([(n, self.reader(n).data()) for n in names])
 

@@ -93,11 +93,13 @@ class RunData:
 
     def best_so_far(self) -> list[tuple[int, float]]:
         """(epoch, best fitness of any member evaluated at or before that epoch)."""
+        by_epoch: dict[int, list[float]] = {}
+        for e in self.evaluations:  # one pass: the dashboard calls this on runs of 300 steps
+            by_epoch.setdefault(e.epoch, []).extend([e.fitness] if math.isfinite(e.fitness) else [])
         out: list[tuple[int, float]] = []
         best = -math.inf
-        for epoch in sorted({e.epoch for e in self.evaluations}):
-            step = [e.fitness for e in self.evaluations if e.epoch == epoch and math.isfinite(e.fitness)]
-            best = max([best, *step])
+        for epoch in sorted(by_epoch):
+            best = max([best, *by_epoch[epoch]])
             out.append((epoch, best))
         return out
 

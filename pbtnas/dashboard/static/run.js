@@ -30,7 +30,7 @@ function renderSummary(s) {
 function renderFitness(curves) {
   const datasets = curves.slots.map(c => ({
     label: `slot ${c.slot}`, borderColor: colour(c.slot), backgroundColor: colour(c.slot), borderWidth: 1,
-    pointRadius: 1.5, data: c.points.filter(p => typeof p[1] === "number").map(p => ({ x: p[0], y: p[1], uid: p[2] })),
+    pointRadius: curves.slots.length * (c.points.length || 1) > 2000 ? 0 : 1.5, data: c.points.filter(p => typeof p[1] === "number").map(p => ({ x: p[0], y: p[1], uid: p[2] })),
   }));
   const fitnessAt = new Map();
   for (const c of curves.slots) for (const p of c.points) fitnessAt.set(`${p[0]}:${p[2]}`, p[1]);
@@ -167,6 +167,8 @@ async function refreshRun() {
   const data = await getJSON("api/run?" + query.toString());
   if (data.unchanged) return;
   version = data.version;
+  // the population table's request goes out now and its answer is drawn once the charts are
+  const population = refreshPopulation(follow ? null : Number(document.getElementById("epoch").value));
   renderSummary(data.summary);
   renderFitness(data.curves);
   renderOrigins(data.origins);
@@ -175,8 +177,7 @@ async function refreshRun() {
   renderMedia(data.media);
   renderEvents(data.events);
   document.getElementById("config").textContent = JSON.stringify({ run: data.meta, config: data.config }, null, 2);
-  const select = document.getElementById("epoch");
-  await refreshPopulation(follow ? null : Number(select.value));
+  await population;
 }
 
 document.getElementById("epoch").addEventListener("change", event => {
