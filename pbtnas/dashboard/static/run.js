@@ -51,8 +51,9 @@ function renderFitness(curves) {
                   y: { title: { display: true, text: "fitness" } } } } });
   } else {
     fitnessChart.data.datasets = datasets;
-    fitnessChart.update("none");
   }
+  fitnessChart.options.scales.x.max = curves.best_so_far.length ? curves.best_so_far.at(-1)[0] : undefined;
+  fitnessChart.update("none");
 }
 
 function renderOrigins(origins) {
@@ -70,8 +71,9 @@ function renderOrigins(origins) {
                   y: { stacked: true, min: 0, max: 1, title: { display: true, text: "share of layers" } } } } });
   } else {
     originChart.data.datasets = datasets;
-    originChart.update("none");
   }
+  originChart.options.scales.x.max = origins.epochs.at(-1);
+  originChart.update("none");
 }
 
 function renderLineage(lineage, epochs) {
