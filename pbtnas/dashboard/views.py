@@ -54,7 +54,9 @@ def _curves(run: RunData) -> dict[str, Any]:
     as points: who replaced whom at which step."""
     by_slot: dict[int, list[tuple[int, float | str | None, int]]] = {}
     for e in run.evaluations:
-        by_slot.setdefault(e.slot, []).append((e.epoch, number(e.fitness), e.uid))
+        fitness = number(e.fitness)  # 7 significant digits are more than a chart can show, and half the bytes
+        by_slot.setdefault(e.slot, []).append((e.epoch, float(f"{fitness:.7g}") if isinstance(fitness, float) else fitness,
+                                               e.uid))
     replacements = [
         {"epoch": epoch, "slot": ev.get("slot"), "child": ev.get("child_uid"), "replaced": ev.get("replaced_uid"),
          "kind": ev.get("kind"), "fitness": number(ev.get("replaced_fitness"))}
@@ -71,7 +73,7 @@ def _origins(run: RunData) -> dict[str, Any]:
 
 def _lineage(run: RunData) -> dict[str, Any]:
     """Every member as a node (step it was made, slot) and its edges to its base and donor parents, with the
-    genes the child took from the donor."""
+    genes (indices into the gene names) the child took from the donor."""
     nodes: dict[int, dict[str, Any]] = {}
     for snap in run.snapshots:
         for m in snap["members"]:
@@ -87,7 +89,8 @@ def _lineage(run: RunData) -> dict[str, Any]:
         if ev.get("base_uid") is not None:
             edges.append({"child": child, "parent": ev["base_uid"], "role": "base", "epoch": epoch, "genes": []})
         if ev.get("donor_uid") is not None and ev.get("donor_uid") != ev.get("base_uid"):
-            genes = [run.gene_names[g] for g in ev.get("inherited", []) if 0 <= g < len(run.gene_names)]
+            # gene indices, not names: a page of 300 steps gets thousands of these (it names them from "genes")
+            genes = [g for g in ev.get("inherited", []) if 0 <= g < len(run.gene_names)]
             edges.append({"child": child, "parent": ev["donor_uid"], "role": "donor", "epoch": epoch, "genes": genes})
     final = {int(m["uid"]) for m in run.snapshots[-1]["members"]}
     for uid, node in nodes.items():

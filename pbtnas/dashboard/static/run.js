@@ -76,7 +76,8 @@ function renderOrigins(origins) {
   originChart.update("none");
 }
 
-function renderLineage(lineage, epochs) {
+function renderLineage(lineage, epochs, genes) {
+  const named = edge => edge.genes.map(g => genes[g]);
   const last = Math.max(1, epochs[epochs.length - 1] || 1);
   const slots = Math.max(1, ...lineage.nodes.map(n => n.slot + 1));
   const width = 1000, height = Math.max(120, Math.min(640, slots * 18)), pad = 12;
@@ -91,7 +92,7 @@ function renderLineage(lineage, epochs) {
                                class: edge.role });
     const title = svg("title", {});
     title.textContent = edge.role === "donor"
-      ? `${edge.child} took ${edge.genes.length} gene(s) from donor ${edge.parent}: ${edge.genes.join(", ")}`
+      ? `${edge.child} took ${edge.genes.length} gene(s) from donor ${edge.parent}: ${named(edge).join(", ")}`
       : `${edge.child} made from base ${edge.parent} at epoch ${edge.epoch}`;
     line.append(title);
     root.append(line);
@@ -106,7 +107,7 @@ function renderLineage(lineage, epochs) {
   fill("lineage", root);
   const donors = lineage.edges.filter(e => e.role === "donor").slice(-40).reverse();
   fill("lineage-events", donors.length ? table(["epoch", "child", "donor", "genes taken from the donor"],
-    donors.map(e => [e.epoch, e.child, e.parent, e.genes.join(", ")]), { id: "donor-table" })
+    donors.map(e => [e.epoch, e.child, e.parent, named(e).join(", ")]), { id: "donor-table" })
     : el("p", { class: "muted", text: "No child has taken genes from a donor yet." }));
 }
 
@@ -166,15 +167,16 @@ async function refreshPopulation(epoch) {
 async function refreshRun() {
   const query = new URLSearchParams({ run: RUN });
   if (version) query.set("since", version);
+  // on the first load the population table is asked for at once, beside the run's views
+  const early = version === null ? refreshPopulation(null) : null;
   const data = await getJSON("api/run?" + query.toString());
   if (data.unchanged) return;
   version = data.version;
-  // the population table's request goes out now and its answer is drawn once the charts are
-  const population = refreshPopulation(follow ? null : Number(document.getElementById("epoch").value));
+  const population = early || refreshPopulation(follow ? null : Number(document.getElementById("epoch").value));
   renderSummary(data.summary);
   renderFitness(data.curves);
   renderOrigins(data.origins);
-  renderLineage(data.lineage, data.epochs);
+  renderLineage(data.lineage, data.epochs, data.genes);
   renderBest(data.best, data.media);
   renderMedia(data.media);
   renderEvents(data.events);
