@@ -101,8 +101,13 @@ class Dashboard:
 
     def warm_up(self) -> threading.Thread:
         """Read every run once in the background, so the first page opened does not wait for the parsing of
-        every population file (a run of 36 members and 300 steps holds about 30 MB of JSON)."""
-        thread = threading.Thread(target=self.runs, name="dashboard-warm-up", daemon=True)
+        every population file (a run of 36 members and 300 steps holds about 30 MB of JSON) and its views."""
+        def read_all() -> None:
+            for row in self.runs():
+                if "error" not in row:
+                    run_view(row["run"], self.reader(row["run"]))  # and the views a run page draws
+
+        thread = threading.Thread(target=read_all, name="dashboard-warm-up", daemon=True)
         thread.start()
         return thread
 

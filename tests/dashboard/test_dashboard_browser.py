@@ -116,6 +116,8 @@ def test_hostile_names_are_shown_as_text(page: Any, served: str) -> None:
     assert page.locator("#population-table img").count() == 0  # the markup stayed text
     assert '<img src=x onerror="window.__pwned=1">' in page.locator("#population-table").inner_text()
     assert '<img src=x onerror="window.__pwned=1">' in page.locator("#title").inner_text()
+    assert '<img src=x onerror="window.__pwned=1">' in page.locator("#events-table").inner_text()  # a log line
+    assert '"label_column": "<img src=x onerror=' in page.locator("#config").inner_text()
     page.goto(served + "/")
     page.wait_for_selector("#runs-table tbody tr")
     assert page.evaluate("window.__pwned") is None
