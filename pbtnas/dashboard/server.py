@@ -8,6 +8,7 @@ import ipaddress
 import json
 import math
 import mimetypes
+import socket
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -93,10 +94,10 @@ class Dashboard:
             reader = self.reader(name)
             try:
                 data = reader.data()
-            except RunError as err:  # started, nothing committed yet (or damaged): listed with the reason
+                rows.append(run_row(name, data, reader.state(data.complete)))
+            except (RunError, KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+                # started, nothing committed yet, or damaged: listed with the reason, the other runs still shown
                 rows.append({"run": name, "state": reader.state(False).state, "error": str(err)})
-                continue
-            rows.append(run_row(name, data, reader.state(data.complete)))
         return rows
 
     def warm_up(self) -> threading.Thread:
@@ -188,6 +189,9 @@ class Handler(BaseHTTPRequestHandler):
             pass
         except RunError as err:
             return self._send(HTTPStatus.CONFLICT, _json_bytes({"error": str(err)}), "application/json", head)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:  # a file of the wrong shape
+            message = f"not a readable pbtnas run ({type(err).__name__}: {err})"
+            return self._send(HTTPStatus.CONFLICT, _json_bytes({"error": message}), "application/json", head)
         self._refuse(HTTPStatus.NOT_FOUND, "not found")
 
     def _host_is_loopback(self) -> bool:
@@ -235,4 +239,5 @@ class _Server(ThreadingHTTPServer):
 def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
     """A server bound to ``host:port`` (port 0: any free port, see ``server.server_address``), not yet serving."""
     handler = type("DashboardHandler", (Handler,), {"dashboard": dashboard, "loopback_only": is_loopback(host)})
-    return _Server((host, port), handler)
+    server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6}) if ":" in host else _Server
+    return server_class((host.strip("[]"), port), handler)

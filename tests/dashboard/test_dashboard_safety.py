@@ -91,3 +91,21 @@ def test_every_response_forbids_inline_script(served: str) -> None:
     csp = response.getheader("Content-Security-Policy")
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.getheader("X-Content-Type-Options") == "nosniff"
+
+
+def test_a_damaged_run_is_a_message_not_a_crash(tmp_path: Path, runs_folder: Path) -> None:
+    import shutil
+
+    from conftest import serve
+
+    run = tmp_path / "damaged"
+    shutil.copytree(runs_folder / "digits-pbt", run)
+    snap = sorted((run / "population").glob("epoch_*.json"))[-1]
+    data = json.loads(snap.read_text())
+    data["evaluated"][0]["fitness"] = "not a number"
+    snap.write_text(json.dumps(data))
+    for base in serve(tmp_path):
+        status, body = request(base, "/api/run?run=damaged")
+        assert status == 409 and b"not a readable pbtnas run" in body
+        rows = json.loads(request(base, "/api/runs")[1])["runs"]
+        assert rows[0]["run"] == "damaged" and "error" in rows[0]
