@@ -119,15 +119,18 @@ def _media_files(folder: Path, root: Path, suffixes: tuple[str, ...]) -> list[Pa
         return []
 
 
-def _media(root: Path) -> dict[str, Any]:
+def _media(root: Path, current: set[int]) -> dict[str, Any]:
     """The latest sample grid of every member (GAN: RUN/workdirs/generated/member_UUUU/epoch_EEEE.png), the videos
     of the latest evaluated step (RL: RUN/workdirs/videos/eval_stepSSSSSSSSS_member…) and the best network's
-    diagram where the export wrote one (RUN/best/*.svg or .png)."""
+    diagram where the export wrote one (RUN/best/*.svg or .png). Grids only of the ``current`` population's
+    members: a replaced member's last grid is history."""
     real = root.resolve()
     grids = []
     generated = root / "workdirs" / "generated"
     if generated.is_dir() and not generated.is_symlink():
-        for member in sorted(p for p in generated.iterdir() if p.is_dir() and not p.is_symlink()):
+        wanted = {f"member_{uid:04d}" for uid in current}
+        for member in sorted(p for p in generated.iterdir()
+                             if p.name in wanted and p.is_dir() and not p.is_symlink()):
             files = _media_files(member, real, IMAGE_SUFFIXES)
             if files:
                 grids.append({"member": member.name, "file": files[-1].relative_to(root).as_posix(),
@@ -168,7 +171,8 @@ def run_view(name: str, reader: RunReader) -> dict[str, Any]:
         "epochs": run.epochs, "genes": run.gene_names,
         "curves": reader.derived("curves", _curves), "origins": reader.derived("origins", _origins),
         "lineage": reader.derived("lineage", _lineage), "best": reader.derived("best", _best),
-        "media": _media(reader.root), "config": run.config, "meta": run.meta,
+        "media": _media(reader.root, {int(m["uid"]) for m in run.snapshots[-1]["members"]}),
+        "config": run.config, "meta": run.meta,
         "events": _events(run, reader.events()),
     }
 

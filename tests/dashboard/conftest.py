@@ -53,7 +53,9 @@ def sample_grid(run: Path) -> Path:
     import matplotlib.image
     import numpy as np
 
-    path = run / "workdirs" / "generated" / "member_0000" / "epoch_0002.png"
+    final = json.loads(sorted((run / "population").glob("epoch_*.json"))[-1].read_text())
+    uid = final["members"][0]["uid"]  # the page shows the grids of the current population's members
+    path = run / "workdirs" / "generated" / f"member_{uid:04d}" / f"epoch_{final['epoch']:04d}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     matplotlib.image.imsave(path, rng.random((48, 48, 3)))

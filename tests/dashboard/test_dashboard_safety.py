@@ -33,24 +33,25 @@ TRAVERSALS = [
     "/files/digits-pbt/%2e%2e/%2e%2e/secret.txt", "/files/..%5csecret.txt", "/static/..%2f__init__.py",
     "/static/../server.py", "/api/run?run=..", "/api/run?run=%2Fetc", "/api/run?run=digits-pbt%2F..%2F..",
     "/files/digits-pbt/config.json", "/files/digits-pbt/progress.json", "/files/escape/secret.png",
-    "/files/digits-pbt/workdirs/generated/member_0000/outside.png", "/files/digits-pbt%00.png",
+    "/files/digits-pbt%00.png",
 ]
 
 
 def test_nothing_outside_the_folder_is_served(served: str, runs_folder: Path) -> None:
     (runs_folder.parent / "secret.png").write_bytes(b"\x89PNG outside")
+    grid = next((runs_folder / "digits-pbt" / "workdirs" / "generated").glob("member_*/epoch_*.png"))
     os.symlink(runs_folder.parent, runs_folder / "escape")
-    os.symlink(runs_folder.parent / "secret.png",
-               runs_folder / "digits-pbt" / "workdirs" / "generated" / "member_0000" / "outside.png")
+    os.symlink(runs_folder.parent / "secret.png", grid.parent / "outside.png")
     try:
-        for path in TRAVERSALS:
+        link = "/files/" + (grid.parent / "outside.png").relative_to(runs_folder).as_posix()
+        for path in [*TRAVERSALS, link]:
             status, body = request(served, path)
             assert status == 404, (path, status)
             assert b"outside" not in body and b"root:" not in body
     finally:
         (runs_folder / "escape").unlink()
-        (runs_folder / "digits-pbt" / "workdirs" / "generated" / "member_0000" / "outside.png").unlink()
-    status, body = request(served, "/files/digits-pbt/workdirs/generated/member_0000/epoch_0002.png")
+        (grid.parent / "outside.png").unlink()
+    status, body = request(served, "/files/" + grid.relative_to(runs_folder).as_posix())
     assert status == 200 and body.startswith(b"\x89PNG")
 
 
