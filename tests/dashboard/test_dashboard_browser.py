@@ -104,6 +104,7 @@ def test_compare_page(page: Any, served: str, tmp_path: Path) -> None:
     assert page.locator("#compare-table tbody tr").count() == 2
     assert "PBT-NAS" in page.locator("#cells-table").inner_text()
     assert page.evaluate("Chart.getChart(document.querySelector('#compare-chart')).data.datasets.length") == 2
+    assert page.evaluate("Chart.getChart(document.querySelector('#final-chart')).data.labels.length") == 2
     screenshot(page, tmp_path / "compare.png")
     assert page.errors == []
 

@@ -20,6 +20,17 @@ async function refreshCompare() {
     window.compareChart.data.datasets = datasets;
     window.compareChart.update("none");
   }
+  const finals = data.runs.filter(r => typeof r.final_fitness === "number");
+  const bars = { labels: finals.map(r => r.run), datasets: [{ label: "final fitness", data: finals.map(r => r.final_fitness),
+    backgroundColor: finals.map(r => colour(data.runs.indexOf(r))) }] };
+  if (!window.finalChart) {
+    window.finalChart = new Chart(document.getElementById("final-chart"), {
+      type: "bar", data: bars, options: { animation: false, maintainAspectRatio: false,
+        plugins: { legend: { display: false } }, scales: { y: { title: { display: true, text: "fitness" } } } } });
+  } else {
+    window.finalChart.data = bars;
+    window.finalChart.update("none");
+  }
   fill("compare-runs", table(["run", "algorithm", "setting", "seed", "final fitness", "best ever", "complete"],
     data.runs.map(r => [el("td", {}, runLink(r.run)), r.algorithm, r.setting, r.seed, r.final_fitness, r.best_ever,
                         r.complete ? "yes" : "no"]), { id: "compare-table" }));
