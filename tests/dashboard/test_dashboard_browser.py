@@ -135,7 +135,7 @@ def test_a_running_search_updates_the_open_page(page: Any, ray_session: str, tmp
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     search = subprocess.Popen(
         [sys.executable, "-m", "pbtnas", "search", str(ROOT / "spaces" / "digits.nas"), "--task", "classify",
-         "--population", "4", "--epochs", "10", "--step", "1", "--workers", "2", "--no-progress", "--no-tensorboard",
+         "--population", "4", "--epochs", "20", "--step", "1", "--workers", "2", "--no-progress", "--no-tensorboard",
          "--task-option", "train_limit=1000", "--address", ray_session, "--out", str(run)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -154,7 +154,7 @@ def test_a_running_search_updates_the_open_page(page: Any, ray_session: str, tmp
             assert page.evaluate("window.__sameDocument") is True
             later = int(page.locator("#steps-done").inner_text().split()[0])
             assert later > first
-            page.wait_for_function("document.querySelector('#steps-done').textContent === '10 of 10'", timeout=240_000)
+            page.wait_for_function("document.querySelector('#steps-done').textContent === '20 of 20'", timeout=240_000)
             assert search.wait(timeout=120) == 0
             page.wait_for_function(
                 "document.querySelector('#summary-table').textContent.includes('finished')", timeout=20_000)
