@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pbtnas.dashboard.server import Dashboard, make_server
+from tests_dashboard_support import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
@@ -71,17 +70,6 @@ def runs_folder(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     hostile_copy(tiny_run, folder)
     (folder.parent / "secret.txt").write_text("outside the folder")
     return folder
-
-
-def serve(folder: Path) -> Iterator[str]:
-    server = make_server(Dashboard(folder), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests_dashboard_support import HOSTILE_RUN, not_blank
+from tests_dashboard_support import HOSTILE_RUN, not_blank, serve
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,8 +127,6 @@ def test_hostile_names_are_shown_as_text(page: Any, served: str) -> None:
 
 def test_a_running_search_updates_the_open_page(page: Any, ray_session: str, tmp_path: Path) -> None:
     """Start a search, open its page, see the committed steps rise without reloading."""
-    from conftest import serve
-
     folder = tmp_path / "runs"
     run = folder / "live"
     folder.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from pbtnas.dashboard.server import Dashboard, is_loopback, make_server
+from tests_dashboard_support import serve
 
 pytestmark = pytest.mark.slow
 
@@ -95,10 +97,6 @@ def test_every_response_forbids_inline_script(served: str) -> None:
 
 
 def test_a_damaged_run_is_a_message_not_a_crash(tmp_path: Path, runs_folder: Path) -> None:
-    import shutil
-
-    from conftest import serve
-
     run = tmp_path / "damaged"
     shutil.copytree(runs_folder / "digits-pbt", run)
     snap = sorted((run / "population").glob("epoch_*.json"))[-1]
