@@ -134,15 +134,15 @@ def task_space_overrides(cfg: SearchConfig) -> dict[str, str]:
         raise UserError(f"task {cfg.task!r} cannot set up its space: {err}") from None
 
 
-def preflight_task(cfg: SearchConfig) -> None:
-    """The task's own checks (data and weight files) in the driver, before Ray starts and before the run directory
-    exists; validating a config does not run them, running it does."""
+def preflight_task(cfg: SearchConfig, space: Any = None) -> None:
+    """The task's own checks (data and weight files; the space against the data) in the driver, before Ray starts
+    and before the run directory exists; validating a config does not run them, running it does."""
     task_cls = get_task(cfg.task)
     preflight = getattr(task_cls, "preflight", None)
     if preflight is None:
         return
     try:
-        preflight(task_cls.Options.model_validate(cfg.task_options))
+        preflight(task_cls.Options.model_validate(cfg.task_options), space)
     except (ValueError, OSError) as err:  # a missing dataset or weights file (the tasks' own error types)
         raise UserError(str(err)) from None
 
@@ -156,6 +156,8 @@ def resolve_task_options(cfg: SearchConfig) -> SearchConfig:
     options = dict(cfg.task_options)
     if "data_seed" in task_cls.Options.model_fields and options.get("data_seed") is None:
         options["data_seed"] = cfg.seed
+    if "run_epochs" in task_cls.Options.model_fields and options.get("run_epochs") is None:
+        options["run_epochs"] = cfg.epochs  # the horizon of a learning-rate schedule
     try:
         validated = task_cls.Options.model_validate(options)
     except ValueError as err:  # pydantic's ValidationError
@@ -370,7 +372,7 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
             raise UserError(f"{run_dir} exists and is not a directory; give --out a new or empty folder")
         if run_dir.exists() and any(run_dir.iterdir()):
             raise UserError(f"{run_dir} already exists and is not empty; use --resume {run_dir} to continue it")
-    preflight_task(cfg)  # every user mistake is reported before Ray starts
+    preflight_task(cfg, space)  # every user mistake is reported before Ray starts
     timings.lap("config and compile")
     pool = launch_pool(cfg, timings)  # the actors import torch and the task while the driver goes on
     try:

@@ -98,11 +98,12 @@ def no_exec(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture()
 def run_dir(tmp_path: Path) -> Path:
-    """A complete classify run of spaces/mlp.nas with two members of the same genome, as the engine lays it out."""
-    space = compile_space(SPACES / "mlp.nas")
+    """A complete classify run of spaces/digits.nas (whose network takes the digits: `search --resume` checks it)
+    with two members of the same genome, as the engine lays it out."""
+    space = compile_space(SPACES / "digits.nas")
     genome = space.random_genome(np.random.default_rng(0))
     run = tmp_path / "run"
-    cfg = SearchConfig.model_validate({"space": str(SPACES / "mlp.nas"), "population": 2, "epochs": 1, "step": 1,
+    cfg = SearchConfig.model_validate({"space": str(SPACES / "digits.nas"), "population": 2, "epochs": 1, "step": 1,
                                        "workers": 1, "progress": False, "tensorboard": False,
                                        "task_options": {"train_limit": 64}})
     (run / "population").mkdir(parents=True)
