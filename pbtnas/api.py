@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pbtnas.compiler.space import CompiledSpace, Genome
     from pbtnas.engine.driver import RunSummary
 
-__all__ = ["SearchResult", "random_genome", "search"]
+__all__ = ["SearchResult", "random_genome", "search", "test_accuracy"]
 
 
 class SearchResult(NamedTuple):
@@ -42,3 +42,16 @@ def random_genome(space: CompiledSpace, seed: int | None = 0) -> Genome:
     import numpy as np
 
     return space.random_genome(np.random.default_rng(seed))
+
+
+def test_accuracy(run_dir: str | Path, which: str = "best", *, uid: int | None = None,
+                  plugins: list[str] | None = None) -> dict[str, Any]:
+    """The test accuracy of a finished classify run's network (``pbtnas evaluate RUN`` prints it): ``which`` is
+    ``"best"`` (the final best, chosen on validation), ``"best_ever"`` or a soup folder; ``uid`` picks a member of
+    the final population instead. Returns ``test_accuracy``, ``test_samples``, ``confusion_matrix`` (rows: true
+    class), ``class_names``, ``fitness`` (validation accuracy) and ``genome`` (option names). ``plugins`` names the
+    plugin modules of a run searched with ``--plugin``. A run whose data has no test split raises
+    ``pbtnas.UserError`` (search with ``task_options={"test_fraction": 0.2}`` to hold one out)."""
+    from pbtnas.tasks.commands import test_accuracy as measure
+
+    return measure(Path(run_dir), which, uid=uid, plugins=plugins)

@@ -43,3 +43,50 @@ def test_a_file_only_the_full_load_finds_broken_is_one_message(ray_session: str,
     with pytest.raises(UserError, match=r"the task cannot start: image .*3\.png cannot be decoded"):
         pbtnas.search(HERE / "spaces" / "image.nas", data=f"imagefolder:{folder}", population=2, epochs=1,
                       step=1, workers=2, progress=False, tensorboard=False, out=str(tmp_path / "run"))
+
+
+def test_mnist1d_with_a_plugin_evaluate_load_and_resume(ray_session: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import sys
+
+    from typer.testing import CliRunner
+
+    from pbtnas.cli import app
+    from pbtnas.engine.commands import release_kept_workers
+
+    release_kept_workers()  # the search's actors need the session's CPUs
+    runner = CliRunner()
+    run = tmp_path / "run"
+    plugin = ["--plugin", "classify_plugin_ops"]
+    searched = runner.invoke(app, ["search", str(HERE / "spaces" / "plugged.nas"), *plugin, "--preset", "mnist1d",
+                                   "--population", "4", "--epochs", "2", "--step", "1", "--workers", "2",
+                                   "--task-option", "epoch_samples=1000", "--no-progress", "--no-tensorboard",
+                                   "--out", str(run)])
+    assert searched.exit_code == 0, searched.output
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["plugins"] == ["classify_plugin_ops"] and cfg["task_options"]["data"] == "mnist1d"
+    assert cfg["task_options"]["run_epochs"] == 2 and cfg["task_options"]["schedule"] == "cosine"
+
+    evaluated = runner.invoke(app, ["evaluate", str(run), *plugin])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "test accuracy" in evaluated.output and "(1000 samples)" in evaluated.output
+    best = json.loads((run / "final_metrics.json").read_text())["best"]
+    confusion = best["confusion_matrix"]
+    assert sum(map(sum, confusion)) == 1000 == best["test_samples"]
+    assert best["test_accuracy"] == pytest.approx(sum(confusion[i][i] for i in range(10)) / 1000)
+    assert best["test_accuracy"] > 0.2  # better than chance (0.1) after 2 epochs
+    assert (run / "confusion_best.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    scores = pbtnas.test_accuracy(run, plugins=["classify_plugin_ops"])
+    assert scores["test_accuracy"] == best["test_accuracy"] and scores["fitness"] == best["fitness"]
+    uid = json.loads((run / "best" / "info.json").read_text())["uid"]
+    assert pbtnas.test_accuracy(run, uid=uid)["confusion_matrix"] == confusion  # the member best/ was saved from
+
+    # a run directory names its plugins but never imports them by itself
+    monkeypatch.delitem(sys.modules, "classify_plugin_ops")
+    for args in (["evaluate", str(run)], ["search", "--resume", str(run), "--no-progress"], ["soup", str(run)]):
+        refused = runner.invoke(app, args)
+        assert refused.exit_code == 2 and "--plugin classify_plugin_ops" in refused.output, (args, refused.output)
+    with pytest.raises(UserError, match=r"plugins=\['classify_plugin_ops'\]"):
+        pbtnas.load(run)
