@@ -44,14 +44,12 @@ def random_genome(space: CompiledSpace, seed: int | None = 0) -> Genome:
     return space.random_genome(np.random.default_rng(seed))
 
 
-def test_accuracy(run_dir: str | Path, which: str = "best", *, uid: int | None = None,
-                  plugins: list[str] | None = None) -> dict[str, Any]:
-    """The test accuracy of a finished classify run's network (``pbtnas evaluate RUN`` prints it): ``which`` is
-    ``"best"`` (the final best, chosen on validation), ``"best_ever"`` or a soup folder; ``uid`` picks a member of
-    the final population instead. Returns ``test_accuracy``, ``test_samples``, ``confusion_matrix`` (rows: true
-    class), ``class_names``, ``fitness`` (validation accuracy) and ``genome`` (option names). ``plugins`` names the
-    plugin modules of a run searched with ``--plugin``. A run whose data has no test split raises
-    ``pbtnas.UserError`` (search with ``task_options={"test_fraction": 0.2}`` to hold one out)."""
-    from pbtnas.tasks.commands import test_accuracy as measure
+def test_accuracy(run_dir: str | Path, uid: int | None = None, *, plugins: list[str] | None = None) -> float:
+    """The test accuracy of a finished classify run's member ``uid`` of the final population, or of the final best
+    (chosen on validation, as the search chose it) when ``uid`` is None; ``pbtnas evaluate RUN`` prints it with the
+    confusion matrix. ``plugins`` names the plugin modules of a run searched with ``--plugin``. A run whose data has
+    no test split raises ``pbtnas.UserError`` (search with ``task_options={"test_fraction": 0.2}`` to hold one
+    out); the scores behind it, confusion matrix included, are ``pbtnas.tasks.commands.classify_test_scores``."""
+    from pbtnas.tasks.commands import classify_test_scores
 
-    return measure(Path(run_dir), which, uid=uid, plugins=plugins)
+    return float(classify_test_scores(Path(run_dir), uid, plugins=plugins)["test_accuracy"])

@@ -143,17 +143,18 @@ def _test_results(task: Any, state: Any, genome: Any, run_dir: Path, name: str) 
     return {**scores.to_dict(), "confusion_png": str(png)}
 
 
-def test_accuracy(run_dir: str | Path, which: str = "best", *, uid: int | None = None,
-                  plugins: list[str] | None = None) -> dict[str, Any]:
-    """Test accuracy of one network of a finished classify run: a saved one (``which``: best, chosen on the
-    validation split, best_ever or a soup folder) or, with ``uid``, that member of the final population. Returns
-    ``test_accuracy``, ``test_samples``, ``confusion_matrix`` (rows: true class), ``class_names``, the member's
-    validation ``fitness`` and its ``genome`` (option names). Writes nothing."""
+def classify_test_scores(run_dir: str | Path, uid: int | None = None, *, which: str = "best",
+                      plugins: list[str] | None = None) -> dict[str, Any]:
+    """The test split's scores of one network of a finished classify run: member ``uid`` of the final population,
+    or (``uid=None``) the saved network ``which`` (best: the final best, chosen on validation; best_ever; a soup
+    folder). Returns ``test_accuracy``, ``test_samples``, ``confusion_matrix`` (rows: true class), ``class_names``,
+    the validation ``fitness`` and the ``genome`` (option names). Writes nothing."""
     from pbtnas.tasks.classify.evaluation import score_test_split
 
     run_dir = Path(run_dir)
-    if _config(run_dir).get("task") != "classify":
-        raise RunError(f"test accuracy is measured for classify runs; {run_dir} ran task {_config(run_dir)['task']!r}")
+    task_name = _config(run_dir).get("task")
+    if task_name != "classify":
+        raise RunError(f"test accuracy is measured for classify runs; {run_dir} ran task {task_name!r}")
     _, task, space = open_task(run_dir, plugins)
     if uid is None:
         try:
