@@ -51,7 +51,8 @@ class ClassifyTask:
         from pbtnas.tasks.classify.sources import source_info
 
         info = source_info(options)
-        if space is not None:
+        # a space class of the user's own (register_space_loader) may declare no shapes: then only the data is checked
+        if space is not None and isinstance(getattr(space, "artifact", None), dict):
             check_space_fits(space, options.network or space.networks[0], info)
 
     # ------------------------------------------------------------------------------------------------------
