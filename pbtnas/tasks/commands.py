@@ -137,7 +137,7 @@ def _test_results(task: Any, state: Any, genome: Any, run_dir: Path, name: str) 
     from pbtnas.tasks.classify.evaluation import score_test_split, write_confusion_png
 
     if task.data.x_test is None:
-        return {"test_accuracy": None, "note": "no test split (hold one out with test_fraction)"}
+        return {"test_accuracy": None, "note": "no test split: hold one out with --task-option test_fraction=0.2"}
     scores = score_test_split(task, state, genome)
     png = write_confusion_png(scores, run_dir / f"confusion_{name}.png", f"{run_dir.name}/{name}")
     return {**scores.to_dict(), "confusion_png": str(png)}

@@ -94,3 +94,17 @@ def test_mnist1d_with_a_plugin_evaluate_load_and_resume(ray_session: str, tmp_pa
         assert refused.exit_code == 2 and "--plugin classify_plugin_ops" in refused.output, (args, refused.output)
     with pytest.raises(UserError, match=r"plugins=\['classify_plugin_ops'\]"):
         pbtnas.load(run)
+
+    # named again, the plugin passes --resume's checks (the resume itself stops before Ray here)
+    monkeypatch.undo()
+    from pbtnas.engine import commands
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args: Any, **kwargs: Any) -> None:
+        raise Stop()
+
+    monkeypatch.setattr(commands, "launch_pool", stop)
+    resumed = runner.invoke(app, ["search", "--resume", str(run), *plugin, "--no-progress"])
+    assert isinstance(resumed.exception, Stop), resumed.output
