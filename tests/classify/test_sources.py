@@ -130,3 +130,12 @@ def test_imagefolder_train_val_test_and_resize(tmp_path: Path) -> None:
     data = loaded(data=f"imagefolder:{tmp_path / 'd'}", image_size=6)
     assert data.sample_shape == (3, 6, 6) and len(data.x_train) == 8 and len(data.x_val) == 8
     assert len(data.x_test) == 8
+
+
+def test_relative_paths_become_absolute_where_the_user_wrote_them(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # the driver validates the options once; a Ray worker running in another folder reads the absolute paths
+    monkeypatch.chdir(tmp_path)
+    options = ClassifyOptions(data="npz:data/x.npz", data_root="sets")
+    assert options.data == f"npz:{tmp_path / 'data' / 'x.npz'}" and options.data_root == tmp_path / "sets"
+    assert ClassifyOptions(data="mnist1d").data == "mnist1d"

@@ -12,11 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pbtnas.tasks.presets import with_named_preset
 
-__all__ = ["PRESETS", "ClassifyOptions"]
+__all__ = ["FILE_KINDS", "PRESETS", "ClassifyOptions"]
+
+FILE_KINDS = ("npz", "csv", "imagefolder")  # `--data KIND:PATH`, a file or folder of the user's
 
 
 class ClassifyOptions(BaseModel):
@@ -73,6 +75,20 @@ class ClassifyOptions(BaseModel):
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
         return with_named_preset(data, PRESETS, "classify")
+
+    @field_validator("data_root")
+    @classmethod
+    def _absolute_root(cls, v: Path | None) -> Path | None:
+        # made absolute where the user wrote it (the driver): a Ray worker may run in another folder
+        return None if v is None else v.expanduser().absolute()
+
+    @field_validator("data")
+    @classmethod
+    def _absolute_file(cls, v: str) -> str:
+        kind, sep, path = v.partition(":")
+        if sep and kind in FILE_KINDS and path.strip():
+            return f"{kind}:{Path(path).expanduser().absolute()}"
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> ClassifyOptions:

@@ -17,18 +17,19 @@ from typing import TYPE_CHECKING
 
 from pbtnas.tasks.dataset_files import DatasetError
 from pbtnas.tasks.classify.data import DataInfo, SourceArrays
+from pbtnas.tasks.classify.options import FILE_KINDS
 
 if TYPE_CHECKING:
     from pbtnas.tasks.classify.options import ClassifyOptions
 
-__all__ = ["FILE_KINDS", "NAMED_SOURCES", "Source", "load_source", "parse_source", "source_info"]
+__all__ = ["NAMED_SOURCES", "Source", "load_source", "parse_source", "source_info"]
 
 NAMED_SOURCES: dict[str, str] = {
     "digits": "embedded", "mnist1d": "embedded",
     "mnist": "torchvision_sets", "fashion_mnist": "torchvision_sets", "cifar10": "torchvision_sets",
     "cifar100": "torchvision_sets", "svhn": "torchvision_sets",
 }
-FILE_KINDS: dict[str, str] = {"npz": "arrays", "csv": "arrays", "imagefolder": "imagefolder"}
+FAMILY_OF_FILE_KIND: dict[str, str] = {"npz": "arrays", "csv": "arrays", "imagefolder": "imagefolder"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def parse_source(data: str) -> Source:
     if sep and kind in FILE_KINDS:
         if not path.strip():
             raise DatasetError(f"--data {data}: give the path after '{kind}:' (e.g. {kind}:data/train.{kind})")
-        return Source(kind, Path(path).expanduser(), FILE_KINDS[kind])
+        return Source(kind, Path(path).expanduser(), FAMILY_OF_FILE_KIND[kind])
     raise DatasetError(f"unknown classify data {data!r}; give one of {', '.join(NAMED_SOURCES)}, or "
                     f"{', '.join(k + ':PATH' for k in FILE_KINDS)}")
 
