@@ -40,6 +40,8 @@ class SearchConfig(BaseModel):
 
     space: str = Field(description="path of the .nas file (or a compiled space .json artifact)")
     overrides: dict[str, str] = Field(default_factory=dict, description="constants of the space (--set NAME=VALUE)")
+    plugins: list[str] = Field(default_factory=list, description="modules that register extra ops (--plugin), "
+                                                                 "imported before compiling, in every worker too")
     task: str = "classify"
     task_options: dict[str, Any] = Field(default_factory=dict)
     algorithm: Algorithm = "pbtnas"

@@ -442,7 +442,7 @@ class Driver:
         try:
             selection = select(self.members, self.cfg.tau)
         except AllMembersFailed as err:
-            raise AllMembersFailed(f"epoch {step.end}: {err}") from None
+            raise self._all_failed(f"epoch {step.end}: {err}") from None
         rng = rng_for(self.cfg.seed, Purpose.SELECTION, step.end)
         by_slot = {m.slot: m for m in self.members}
         parents = [by_slot[s] for s in selection.parents]  # best first
@@ -606,10 +606,21 @@ class Driver:
             self.run.prune_best_ever_population(self.best_ever["epoch"] if self.best_ever else None)
             self.epoch = epoch
 
+    def _all_failed(self, message: str) -> AllMembersFailed:
+        """The error of a population with no healthy member, naming the cause of the first failure (the members
+        usually fail alike: a network that does not fit the data, say)."""
+        failed = [m for m in self.members if m.status == "failed" and m.error]
+        if not failed:
+            return AllMembersFailed(f"{message} (see {self.run.log_path})")
+        first = min(failed, key=lambda m: (next((e for e, f in m.fitness if f == -math.inf), math.inf), m.slot))
+        cause = first.error.strip().splitlines()[0] if first.error else "?"
+        return AllMembersFailed(f"{message}; the first failure (member {first.uid}): {cause}\n"
+                                f"every failure with its traceback is in {self.run.log_path}")
+
     def finish(self, wall: float) -> RunSummary:
         healthy = [m for m in self.members if m.status == "ok" and m.fitness]
         if not healthy:
-            raise AllMembersFailed("every member of the final population failed")
+            raise self._all_failed("every member of the final population failed")
         best = rank(healthy)[0]
         self._write_best("best", best, self.cfg.epochs)
         return RunSummary(

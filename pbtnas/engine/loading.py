@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from pbtnas.engine.names import UnsafeName, safe_name
+from pbtnas.engine.plugins import import_run_plugins
 from pbtnas.engine.rundir import CHECKSUMS_NAME, CheckpointError, load_state, verify_folder
 from pbtnas.engine.runner import UntrustedLoader, load_space
 from pbtnas.errors import UserError
@@ -28,7 +30,9 @@ def _read_json(path: Path) -> Any:
         raise LoadError(f"{path} is not readable JSON: {err}") from None
 
 
-def load_space_of_run(run_dir: Path) -> Any:
+def load_space_of_run(run_dir: Path, plugins: Sequence[str] | None = None) -> Any:
+    """The compiled space of a run, after importing the run's plugin modules that ``plugins`` allows."""
+    import_run_plugins(Path(run_dir), plugins)
     path = Path(run_dir) / "space.json"
     if not path.is_file():
         raise LoadError(f"{run_dir} is not a pbtnas run directory (no space.json)")
@@ -43,11 +47,12 @@ def load_space_of_run(run_dir: Path) -> Any:
         raise LoadError(f"{path}: the compiled space cannot be read: {type(err).__name__}: {err}") from None
 
 
-def load(run_dir: str | Path, which: str = "best") -> tuple[nn.Module, Any]:
+def load(run_dir: str | Path, which: str = "best", plugins: Sequence[str] | None = None) -> tuple[nn.Module, Any]:
     """The module (eval mode, weights as the task uses them, e.g. EMA in place) and its genome.
 
     ``which`` is ``"best"`` (the best member of the final population), ``"best_ever"`` (the best fitness seen at
-    any step) or a soup directory name such as ``"soup"``.
+    any step) or a soup directory name such as ``"soup"``. ``plugins`` names the plugin modules of a run searched
+    with ``--plugin`` (a run directory never imports them by itself).
     """
     run_dir = Path(run_dir)
     try:
@@ -65,7 +70,7 @@ def load(run_dir: str | Path, which: str = "best") -> tuple[nn.Module, Any]:
             )
     else:  # written by a pbtnas without checksums
         warnings.warn(f"{folder} has no {CHECKSUMS_NAME}: loading it unverified", stacklevel=2)
-    space = load_space_of_run(run_dir)
+    space = load_space_of_run(run_dir, plugins)
     try:
         genome = space.genome_from_json(_read_json(folder / "genome.json"))
     except LoadError:

@@ -88,6 +88,7 @@ class MemberRunner:
         task_options: dict[str, Any] | None = None,
         workdir: str | None = None,
         threads: int = 1,
+        plugins: list[str] | None = None,
     ) -> None:
         """With a space and task options the runner is ready; with only ``task_name`` it pays the imports (torch,
         the task's module, the compiler stack) and waits for ``configure``: the pool starts actors that way while
@@ -102,7 +103,7 @@ class MemberRunner:
         if task_name is not None:
             get_task(task_name)  # the task's module and what it imports (the classify task: scikit-learn)
         if space_loader is not None and space_json is not None and task_name is not None:
-            self.configure(space_loader, space_json, task_name, task_options or {}, workdir)
+            self.configure(space_loader, space_json, task_name, task_options or {}, workdir, plugins)
 
     def configure(
         self,
@@ -111,7 +112,11 @@ class MemberRunner:
         task_name: str,
         task_options: dict[str, Any],
         workdir: str | None = None,
+        plugins: list[str] | None = None,
     ) -> None:
+        from pbtnas.compiler.commands import load_plugins
+
+        load_plugins(plugins)  # the driver imported them for the space it sends: its ops must exist here too
         # The driver sends the loader of the space object it holds (built in its process, or read from a run
         # directory through the checked load_space), so a worker accepts that one class.
         self.space = load_space(space_loader, space_json, also_allowed=frozenset({space_loader}))
