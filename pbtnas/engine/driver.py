@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from pbtnas.engine.config import SearchConfig
 from pbtnas.engine.execution import DEAD_WORKER, LOST_OBJECT, ActorPool, TrainBatch, TrainJob, TrainOutcome
-from pbtnas.engine.mixing import draw_inherited
+from pbtnas.engine.mixing import close_over_links, draw_inherited
 from pbtnas.engine.mutation import draw_mutation
 from pbtnas.engine.population import Member, json_float, latest_fitness, origin_shares, stratified_genomes
 from pbtnas.engine.raycluster import write_worker_files
@@ -485,8 +485,9 @@ class Driver:
             else:  # mutation
                 mplan = draw_mutation(rng, self.option_counts, base.genome)
                 genome = mplan.child_genome
-                if mplan.gene is not None:
-                    lineage[mplan.gene] = [uid]  # fresh weights: the layer originates here
+                if mplan.gene is not None:  # fresh weights: the layers of the gene and its linked genes originate here
+                    for g in close_over_links(self.space.genes, [mplan.gene]):
+                        lineage[g] = [uid]
                 calls.append(("mutate", (self.states[base.slot], mplan.kind, mplan.gene, list(genome), child_seed)))
                 event.update(mutation=mplan.kind, gene=mplan.gene)
                 del event["donor_uid"]

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from pbtnas.engine.mixing import mix_states, replace_layers
+from pbtnas.engine.mixing import close_over_links, mix_states, replace_layers
 from pbtnas.engine.mutation import searl_mutate_state
 from pbtnas.engine.raycluster import current_node_id
 from pbtnas.engine.statedict import ShrinkPerturb, renormalize_sn, shrink_perturb_tensor
@@ -218,7 +218,10 @@ class MemberRunner:
         if kind == "weights":
             return searl_mutate_state(base, seed, self._shadows_in_model())
         assert gene is not None
-        return replace_layers(self.space, base, self._fresh(child_values, seed), [gene])
+        # A gene linked to others (a conv's kernel and its channels) shapes layers their group owns: those layers
+        # are the ones the new value changes, so all of them are drawn afresh
+        linked = close_over_links(self.space.genes, [gene])
+        return replace_layers(self.space, base, self._fresh(child_values, seed), linked)
 
     def _shadows_in_model(self) -> tuple[str, ...]:
         # Shadows that whole-model weight operations treat as part of the model (Task.shadows_in_model).
