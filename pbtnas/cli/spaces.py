@@ -67,6 +67,7 @@ def compile_command(
     console.print(f"genes: {len(space.genes)} ({n_weighted} own weights)   networks: {', '.join(space.networks)}")
     console.print(f"size: {space.size_text()} genomes")
     console.print(f"distinct architectures: {space.architectures().text()}")
+    console.print(f"parameters: {space.parameter_range().text()}")
     for group in commands.linked_groups(space):
         console.print("linked (their weights cannot be separated; mixing copies them together): "
                       + ", ".join(space.genes[i].name for i in group))
@@ -144,7 +145,7 @@ def show_command(
     from rich.console import Console
     from rich.table import Table
 
-    from pbtnas.compiler.builder import format_count
+    from pbtnas.compiler.parameters import format_count
 
     table = Table(title=f"{space.name} genome {list(genome.values)}", title_justify="left")
     for col in ("#", "gene", "choice", "interface", "params"):
@@ -163,6 +164,7 @@ def show_command(
     for net, (used, built) in report.networks.items():
         extra = f" ({built:,} built, {built - used:,} in inactive layers)" if built != used else ""
         console.print(f"{net}: {used:,} parameters{extra}")
+    console.print(f"total: {report.parameters.total:,} parameters (exact, every built layer)")
 
 
 def ops_command(plugins: Optional[list[str]] = PluginOption) -> None:
