@@ -148,14 +148,16 @@ def show_command(
     from pbtnas.compiler.parameters import format_count
 
     table = Table(title=f"{space.name} genome {list(genome.values)}", title_justify="left")
-    for col in ("#", "gene", "choice", "interface", "params"):
+    for col in ("#", "gene", "choice", "interface", "params", "MACs"):
         table.add_column(col, overflow="fold")
+    gene_flops = report.flops.genes if report.flops else {}
     for row in report.genes:
+        macs = format_count(gene_flops[row.index]) if row.index in gene_flops else "-"
         if not row.active:
-            table.add_row(str(row.index), row.name, f"{row.choice} (inactive)", row.interface, "-")
+            table.add_row(str(row.index), row.name, f"{row.choice} (inactive)", row.interface, "-", "-")
         else:
             params = "-" if row.params is None else format_count(row.params)
-            table.add_row(str(row.index), row.name, row.choice, row.interface, params)
+            table.add_row(str(row.index), row.name, row.choice, row.interface, params, macs)
     console = Console()
     console.print(table)
     if report.inactive:
@@ -165,6 +167,11 @@ def show_command(
         extra = f" ({built:,} built, {built - used:,} in inactive layers)" if built != used else ""
         console.print(f"{net}: {used:,} parameters{extra}")
     console.print(f"total: {report.parameters.total:,} parameters (exact, every built layer)")
+    if report.flops is None:
+        console.print(f"FLOPs: not counted: {report.flops_note}")
+    else:
+        per_net = ", ".join(f"{net} {format_count(n)}" for net, n in report.flops.networks.items())
+        console.print(f"FLOPs: {report.flops.total:,} multiply-adds per sample ({per_net})")
 
 
 def ops_command(plugins: Optional[list[str]] = PluginOption) -> None:

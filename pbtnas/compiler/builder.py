@@ -75,7 +75,9 @@ class Builder:
         self.modules = artifact["modules"]
         self.init = artifact.get("init", {})
 
-    def build(self, genome: tuple[int, ...], seed: int | None = None) -> SpaceModel:
+    def build(self, genome: tuple[int, ...], seed: int | None = None, initialise: bool = True) -> SpaceModel:
+        """`initialise=False` keeps torch's default initialisation: for counting on the meta device, where the
+        space's schemes would only cost time (an orthogonal init's QR of a large weight)."""
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -86,7 +88,8 @@ class Builder:
             for selected in selected_modules(self.a, genome):  # fixed order: the same genome and seed, same weights
                 spec = get_op(selected.op)
                 module = spec.build(selected.in_shape, selected.args)
-                self._initialise(module, spec.init_kind)
+                if initialise:
+                    self._initialise(module, spec.init_kind)
                 for part in module.modules():  # state derived from the initial weights (spectral-norm warm-up)
                     hook = getattr(part, "after_init", None)
                     if callable(hook):

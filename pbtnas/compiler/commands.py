@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbtnas.compiler.messages import signature
+from pbtnas.compiler.flops import GenomeFlops
 from pbtnas.compiler.parameters import GenomeParameters
 from pbtnas.compiler.space import CompiledSpace, Genome, GenomeError, compile_space
 from pbtnas.dsl.diagnostics import Diagnostic, DiagnosticError, render_json
@@ -153,6 +154,8 @@ class GenomeReport:
     genes: list[GeneRow]
     networks: dict[str, tuple[int, int]]
     parameters: GenomeParameters  # exact, from the compiler: every built module
+    flops: GenomeFlops | None  # None: an input of free size (FlopsUnavailable says why)
+    flops_note: str = ""
 
     @property
     def inactive(self) -> int:
@@ -179,7 +182,13 @@ def describe_genome(space: CompiledSpace, genome: Genome) -> GenomeReport:
     for net in space.networks:
         used = sum(n for k, n in state.items() if k in active and k.startswith(net + "."))
         networks[net] = (used, count_parameters(getattr(model, net)))
-    return GenomeReport(rows, networks, space.parameters(genome))
+    from pbtnas.compiler.flops import FlopsUnavailable, genome_flops
+
+    try:
+        flops, note = genome_flops(space, genome), ""
+    except FlopsUnavailable as err:
+        flops, note = None, str(err)
+    return GenomeReport(rows, networks, space.parameters(genome), flops, note)
 
 
 # The language's own combinators, listed with the ops (they are not in the op table: they take layers, not shapes)

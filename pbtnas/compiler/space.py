@@ -352,13 +352,13 @@ class CompiledSpace:
         return genome
 
     # -- networks and weights ----------------------------------------------------------------------------------------
-    def build(self, genome: Genome | Sequence[int], seed: int | None = None) -> nn.Module:
+    def build(self, genome: Genome | Sequence[int], seed: int | None = None, initialise: bool = True) -> nn.Module:
         genome = self.validate(genome)
         if self._builder is None:
             from pbtnas.compiler.builder import Builder
 
             self._builder = Builder(self.artifact)
-        return self._builder.build(genome.values, seed)
+        return self._builder.build(genome.values, seed, initialise)
 
     def owned_keys(self, index: int, keys: Iterable[str]) -> list[str]:
         prefixes = self.genes[index].prefixes
