@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,16 @@ def test_a_cli_search_keeps_every_member_within_the_budget(ray_session: str, tmp
     # the budget is part of the run: a resume keeps it and cannot change it
     changed = CliRunner().invoke(app, ["search", "--resume", str(run), "--max-params", "9000"])
     assert changed.exit_code == 2 and "max_params" in changed.output
+    # the report plots fitness against parameters and embeds the best architecture with the diff to the second
+    report = CliRunner().invoke(app, ["report", str(run), "-o", str(tmp_path / "report")])
+    assert report.exit_code == 0, report.output
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "fitness_vs_params.png" in markdown and "multiply-adds per sample" in markdown
+    if shutil.which("dot"):
+        svg = (tmp_path / "report" / run.name / "best_architecture.svg").read_text()
+        assert "best_architecture.svg" in markdown and svg.count('class="node"') > 5
+    # and the searched network exports through the CLI: ONNX checked against PyTorch, a plain-torch program
+    exported = CliRunner().invoke(app, ["export", str(run), "-o", str(tmp_path / "export")])
+    assert exported.exit_code == 0, exported.output
+    assert "classifier.onnx: onnxruntime matches PyTorch" in exported.output
+    assert (tmp_path / "export" / "classifier.pt2").is_file()
