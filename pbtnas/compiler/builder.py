@@ -71,8 +71,6 @@ class SpaceModel(nn.Module):
 class Builder:
     def __init__(self, artifact: dict):
         self.a = artifact
-        self.genes = artifact["genes"]
-        self.modules = artifact["modules"]
         self.init = artifact.get("init", {})
 
     def build(self, genome: tuple[int, ...], seed: int | None = None, initialise: bool = True) -> SpaceModel:

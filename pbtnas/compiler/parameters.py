@@ -21,10 +21,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from pbtnas.compiler.activity import arg_genes
 from pbtnas.compiler.routing import Route, route_conditions, routed_away_on, routed_prefixes
 from pbtnas.compiler.selected import SelectedModule, concrete, gene_values, is_selected, numeric_values, \
     selected_modules
-from pbtnas.layers.dims import Dim
 from pbtnas.layers.ops import BOOL_TRUE, get_op
 
 ParameterRule = Callable[[tuple[int | None, ...], dict], int]
@@ -148,24 +148,14 @@ class _Group:
     entries: list[dict] = field(default_factory=list)
 
 
-def _dim_genes(d: Any, by_name: dict[str, int]) -> set[int]:
-    if isinstance(d, dict) and "dim" in d:
-        return {by_name[s] for s in Dim.from_json(d["dim"]).symbols if s in by_name}
-    if isinstance(d, dict) and "gene" in d:
-        return {d["gene"]}
-    if isinstance(d, list):
-        return set().union(set(), *(_dim_genes(x, by_name) for x in d))
-    return set()
-
-
 def _depends_on(entry: dict, by_name: dict[str, int], route_picks: dict[str, set[int]]) -> set[int]:
     deps = set() if entry["gene"] is None else {entry["gene"]}
     for d in entry["in"]:
-        deps |= _dim_genes(d, by_name)
+        deps |= arg_genes(d, by_name)
     reads = _READS.get(entry["op"])
     for k, v in entry["args"].items():
         if reads is None or k in reads:
-            deps |= _dim_genes(v, by_name)
+            deps |= arg_genes(v, by_name)
     path = entry["path"] + "."
     for prefix, picks in route_picks.items():
         if path.startswith(prefix):
