@@ -213,7 +213,8 @@ def parameter_range(artifact: dict) -> ParameterRange:
     return ParameterRange(low, high, exact)
 
 
-def _entries_total(artifact: dict, routes: dict[str, list[Route]], entries: list[dict], gene_ids: list[int], combo: tuple[int, ...]) -> int:
+def _entries_total(artifact: dict, routes: dict[str, list[Route]], entries: list[dict], gene_ids: list[int],
+                   combo: tuple[int, ...]) -> int:
     """The parameters of these modules when the genes take `combo` (the others at 0: the modules do not read them)."""
     genes = artifact["genes"]
     genome = [0] * len(genes)

@@ -94,12 +94,15 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "best",
     except OSError as err:
         raise ExportError(f"cannot create {out}: {err}") from None
     result = ExportResult(out)
-    networks = [n for n in space.artifact["networks"]]
+    networks = space.artifact["networks"]
     manifest: dict[str, Any] = {"run": str(run_dir), "which": which, "space": space.name,
                                 "schema_hash": space.schema_hash, "formats": list(formats), "networks": {}}
     if "safetensors" in formats:
         result.files += write_weights(out, model, space, genome, (run_dir / "space.json").read_text())
     for net in networks:
+        if {"onnx", "pt2"} & set(formats) and any(d is None for shape in net["input_shapes"] for d in shape):
+            raise ExportError(f"network `{net['name']}` has an input of free size {net['input_shapes']}: tracing "
+                              "needs concrete input sizes (compile the space with --set for them)")
         entry = manifest["networks"][net["name"]] = {"inputs": net["inputs"], "input_shapes": net["input_shapes"]}
         module = getattr(model, net["name"])
         example = example_inputs(net, 2)

@@ -3,9 +3,10 @@
 The graph is the network as the builder specialised it for this genome (NetworkModule's straight-line steps): a
 node per input, per layer the genome has in the data flow, per sum, concatenation or product, and per output; an
 edge per tensor passed, labelled with its shape (one sample, batch left out). Layers that the genome leaves out of
-the flow (a `none` edge, an identity option, a branch switched off, a statement no output reads) draw nothing. Each network is a cluster, and
-inside it each block instance (the module path up to the slot, `generator.cell1`) is one. A layer of a slot is
-labelled with the slot's chosen option. Given the genes a donor gave (a run's member), their layers are coloured.
+the flow (a `none` edge, an identity option, a branch switched off, a statement no output reads) draw nothing.
+Each network is a cluster; inside it each block instance (`generator.cell1`) is one, and inside that each slot,
+labelled with its chosen option (`c3 = conv_5x5`). Given the genes a donor gave (a run's member), their layers are
+coloured.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ DONOR_COLOUR = "#f4a582"  # layers of genes inherited from the donor
 BASE_COLOUR = "#d1e5f0"  # layers of the other genes of a slot
 FIXED_COLOUR = "#eeeeee"
 DIFF_COLOUR = "#fddc5c"  # layers of genes where two genomes differ (the report's diff of the two best)
+DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot", "gv")  # dot and gv: the Graphviz source, no `dot` needed
 INSTALL_HINT = ("Graphviz's `dot` program is not installed: install it with `apt-get install graphviz` (Debian, "
                 "Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz`, or write --graph FILE.dot")
 
@@ -108,10 +110,13 @@ def build_diagram(space: Any, genome: Any, donor_genes: Collection[int] = (),
                 if kind == "mod":
                     path = path_of[id(payload)]
                     values[out] = payload(values[ins[0]])
-                    node_id, cluster, gene = path, _cluster(path, by_path[path], space), owner.get(path)
-                    label = f"{by_path[path].op}\n{path.rsplit('.', 1)[-1] if by_path[path].gene is not None else path.split('.', 1)[-1]}"
-                    if by_path[path].gene is not None:
-                        slot = space.genes[by_path[path].gene]
+                    layer = by_path[path]
+                    node_id, cluster, gene = path, _cluster(path, layer, space), owner.get(path)
+                    # a slot's layer: its index in the option (the cluster names the slot); a fixed one: its path
+                    where = path.rsplit(".", 1)[-1] if layer.gene is not None else path.split(".", 1)[-1]
+                    label = f"{layer.op}\n{where}"
+                    if layer.gene is not None:
+                        slot = space.genes[layer.gene]
                         diagram.cluster_labels[cluster] = \
                             f"{slot.name.rsplit('.', 1)[-1]} = {slot.options[genome.values[slot.index]]}"
                 else:
@@ -185,8 +190,11 @@ def _common_cluster(clusters: list[str], net: str) -> str:
 def write_diagram(diagram: Diagram, path: str | Path, title: str = "") -> Path:
     """`.dot` (or `.gv`) writes the Graphviz source; any other suffix (svg, png, pdf) renders it with `dot`."""
     path = Path(path)
-    graph = diagram.source(title)
     fmt = path.suffix.lstrip(".").lower()
+    if fmt not in DIAGRAM_FORMATS:
+        endings = ", ".join("." + f for f in DIAGRAM_FORMATS)
+        raise DiagramError(f"cannot draw {path.name}: give a file ending in {endings}")
+    graph = diagram.source(title)
     if fmt in ("dot", "gv"):
         try:
             path.write_text(graph.source)
@@ -199,8 +207,6 @@ def write_diagram(diagram: Diagram, path: str | Path, title: str = "") -> Path:
         graph.render(outfile=str(path), format=fmt, cleanup=True)
     except graphviz.ExecutableNotFound:
         raise DiagramError(INSTALL_HINT) from None
-    except ValueError as err:  # a format dot does not know
-        raise DiagramError(f"cannot draw {path.name}: {err}; use .svg, .png, .pdf or .dot") from None
     except (graphviz.CalledProcessError, OSError) as err:
         raise DiagramError(f"dot failed to write {path}: {err}") from None
     return path
