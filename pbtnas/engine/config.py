@@ -56,6 +56,9 @@ class SearchConfig(BaseModel):
         None, description="(lambda, gamma); default (0.4, 0.1) for pbtnas, none for random search"
     )
     mix_with_self: bool = False
+    max_params: int | None = Field(None, gt=0, description="every member has at most this many parameters")
+    max_flops: int | None = Field(None, gt=0, description="every member has at most this many multiply-adds per "
+                                                           "sample (FLOPs, at the space's input shapes)")
     out: str | None = None
     # execution
     address: str | None = None
