@@ -46,15 +46,25 @@ def _zero(s: tuple[int | None, ...], a: dict) -> int:
 
 _RULES: dict[str, ParameterRule] = {
     "conv": _conv, "conv_transpose": _conv,
-    "linear": lambda s, a: s[0] * a["out"] + (a["out"] if _on(a["bias"]) else 0),
+    "linear": lambda s, a: s[-1] * a["out"] + (a["out"] if _on(a["bias"]) else 0),  # on the last dimension
     "batchnorm": lambda s, a: 2 * s[0] if _on(a["affine"]) else 0,
+    # the sequence ops (pbtnas/layers/sequence.py)
+    "conv1d": lambda s, a: s[0] * a["out"] // a["groups"] * a["k"] + (a["out"] if _on(a["bias"]) else 0),
+    "batchnorm1d": lambda s, a: 2 * s[0] if _on(a["affine"]) else 0,
+    # in_proj [3D, D] and out_proj [D, D], whatever the heads; their biases [3D] and [D]
+    "attention": lambda s, a: 4 * s[-1] ** 2 + (4 * s[-1] if _on(a["bias"]) else 0),
+    "patch_embed": lambda s, a: s[0] * a["out"] * a["patch"] ** 2 + a["out"],
+    "pos_embed": lambda s, a: s[0] * s[1],
+    "cls_token": lambda s, a: s[-1],
+    "embedding": lambda s, a: a["vocab"] * a["out"],
     "layernorm": lambda s, a: 2 * s[-1],
     # two 1x1 convs without bias to out // 2 and out - out // 2 channels, then a batchnorm over out
     "factorized_reduce": lambda s, a: s[0] * a["out"] + (2 * a["out"] if _on(a["affine"]) else 0),
     **{name: _zero for name in (
         "activation", "dropout", "avg_pool", "max_pool", "zero", "upsample", "resize", "flatten", "reshape", "slice",
         "scale", "global_sum_pool", "global_avg_pool", "relu", "tanh", "sigmoid", "swish", "gelu", "elu",
-        "leaky_relu", "hardswish", "hardsigmoid")},
+        "leaky_relu", "hardswish", "hardsigmoid", "max_pool1d", "avg_pool1d", "transpose", "mean_tokens",
+        "first_token")},
 }
 
 
@@ -64,6 +74,9 @@ _READS: dict[str, frozenset[str]] = {
     "conv": frozenset({"out", "k", "groups", "bias"}), "conv_transpose": frozenset({"out", "k", "groups", "bias"}),
     "linear": frozenset({"out", "bias"}), "batchnorm": frozenset({"affine"}), "layernorm": frozenset(),
     "factorized_reduce": frozenset({"out", "affine"}),
+    "conv1d": frozenset({"out", "k", "groups", "bias"}), "batchnorm1d": frozenset({"affine"}),
+    "attention": frozenset({"bias"}), "patch_embed": frozenset({"out", "patch"}), "pos_embed": frozenset(),
+    "cls_token": frozenset(), "embedding": frozenset({"vocab", "out"}),
 }
 
 
