@@ -8,6 +8,7 @@ The Python API (docs/api.md). Every name is imported on first use, so ``import p
     count_parameters                 the parameters of a built module
     search, SearchResult             `pbtnas search` from Python: the run directory and its summary
     load                             a finished run's best network (eval mode) and its genome
+    test_accuracy                    a classify run's test accuracy and confusion matrix (`pbtnas evaluate`)
     load_run, ancestry               a run's populations (every step), lineage and the best member's ancestry
     UserError, DiagnosticError, GenomeError   the user mistakes every function raises, with their messages
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from pbtnas.api import SearchResult, random_genome, search
+    from pbtnas.api import SearchResult, random_genome, search, test_accuracy
     from pbtnas.compiler.builder import count_parameters
     from pbtnas.compiler.space import CompiledSpace, Genome, GenomeError, compile_space, compile_text
     from pbtnas.dsl.diagnostics import DiagnosticError
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from pbtnas.report.load import load_run
 
 __all__ = ["CompiledSpace", "DiagnosticError", "Genome", "GenomeError", "SearchResult", "UserError", "ancestry",
-           "compile_space", "compile_text", "count_parameters", "load", "load_run", "random_genome", "search"]
+           "compile_space", "compile_text", "count_parameters", "load", "load_run", "random_genome", "search",
+           "test_accuracy"]
 
 
 # Explicit imports, one per module (not importlib): a name resolves to exactly the attribute listed here.
@@ -80,7 +82,7 @@ def _run_files() -> Any:
 
 
 _HOMES: dict[str, Callable[[], Any]] = {
-    "search": _api, "SearchResult": _api, "random_genome": _api,
+    "search": _api, "SearchResult": _api, "random_genome": _api, "test_accuracy": _api,
     "compile_space": _space, "compile_text": _space, "CompiledSpace": _space, "Genome": _space,
     "GenomeError": _space, "count_parameters": _builder, "DiagnosticError": _diagnostics, "load": _loading,
     "UserError": _errors, "ancestry": _lineage, "load_run": _run_files,

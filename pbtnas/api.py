@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pbtnas.compiler.space import CompiledSpace, Genome
     from pbtnas.engine.driver import RunSummary
 
-__all__ = ["SearchResult", "random_genome", "search"]
+__all__ = ["SearchResult", "random_genome", "search", "test_accuracy"]
 
 
 class SearchResult(NamedTuple):
@@ -42,3 +42,14 @@ def random_genome(space: CompiledSpace, seed: int | None = 0) -> Genome:
     import numpy as np
 
     return space.random_genome(np.random.default_rng(seed))
+
+
+def test_accuracy(run_dir: str | Path, uid: int | None = None, *, plugins: list[str] | None = None) -> float:
+    """The test accuracy of a finished classify run's member ``uid`` of the final population, or of the final best
+    (chosen on validation, as the search chose it) when ``uid`` is None; ``pbtnas evaluate RUN`` prints it with the
+    confusion matrix. ``plugins`` names the plugin modules of a run searched with ``--plugin``. A run whose data has
+    no test split raises ``pbtnas.UserError`` (search with ``task_options={"test_fraction": 0.2}`` to hold one
+    out); the scores behind it, confusion matrix included, are ``pbtnas.tasks.commands.classify_test_scores``."""
+    from pbtnas.tasks.commands import classify_test_scores
+
+    return float(classify_test_scores(Path(run_dir), uid, plugins=plugins)["test_accuracy"])

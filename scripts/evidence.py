@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 ALGORITHMS = ["pbtnas", "random", "mutation", "no_mixing", "sp_1_0", "sp_0_1"]
 TASK_CONFIGS = {
-    "mnist1d": lambda alg: ROOT / "configs" / "tiny" / "mnist1d" / f"{alg}.toml",
+    "mnist1d": lambda alg: ROOT / "configs" / "evidence" / "mnist1d" / f"{alg}.toml",
     "classify": lambda alg: ROOT / "configs" / "tiny" / "digits" / f"{alg}.toml",
     "gan": lambda alg: ROOT / "configs" / "tiny" / f"cifar10_ganhard_{alg}.toml",
 }

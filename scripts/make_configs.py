@@ -1,6 +1,7 @@
 """Write configs/paper/*.toml (one per cell of the paper's experiments) and their tiny twins
-configs/tiny/*.toml (same algorithm and ablation, sized for a 2-core laptop), plus configs/tiny/digits/*.toml (the
-classify task, the fastest evidence). Every file is a ``pbtnas search --config`` file; BOHB cells are in
+configs/tiny/*.toml (same algorithm and ablation, sized for a 2-core laptop), plus configs/tiny/digits/*.toml and
+configs/tiny/mnist1d/*.toml (the classify task: the fastest evidence, and the embedded data where the architecture
+matters) and configs/evidence/mnist1d/*.toml (docs/results.md's MNIST-1D comparison at N = 24). Every file is a ``pbtnas search --config`` file; BOHB cells are in
 configs/*/bohb/ and are read by ``pbtnas.baselines.bohb``. Re-run after changing a cell:
 
     python scripts/make_configs.py
@@ -64,6 +65,17 @@ def digits_setting() -> dict[str, Any]:
             "population": 8, "epochs": 8, "step": 2}
 
 
+def mnist1d_setting() -> dict[str, Any]:
+    # the preset's training (batch 100, Adam 1e-2, cosine) and engine settings (8 members, 12 epochs, e_step 2)
+    return {"space": "spaces/mnist1d.nas", "task": "classify", "task_options": {"preset": "mnist1d"},
+            "population": 8, "epochs": 12, "step": 2}
+
+
+def mnist1d_evidence_setting() -> dict[str, Any]:
+    # docs/results.md's MNIST-1D evidence: N = 24 and 20 selection steps (21 one-epoch steps), 5 seeds per algorithm
+    return {**mnist1d_setting(), "population": 24, "epochs": 21, "step": 1}
+
+
 def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -122,6 +134,10 @@ def cells() -> list[tuple[str, str, dict[str, Any], str]]:
     for alg, keys in {**ALGORITHMS, **ABLATIONS}.items():
         out.append(("tiny/digits", alg, {**digits_setting(), **keys},
                     f"the classify task on scikit-learn's digits: {alg} (scripts/evidence.py)"))
+        out.append(("tiny/mnist1d", alg, {**mnist1d_setting(), **keys},
+                    f"the classify task on MNIST-1D (generated, offline; [1, 40] sequences): {alg}"))
+        out.append(("evidence/mnist1d", alg, {**mnist1d_evidence_setting(), **keys},
+                    f"the MNIST-1D evidence of docs/results.md: {alg} (scripts/evidence.py)"))
     return out
 
 

@@ -13,6 +13,7 @@ PYTHON_VENV=$(basename "$PYTHON")-venv  # Debian's venv module for that interpre
 PACKAGES='
 $PYTHON_VENV "$PYTHON" -c "import ensurepip, venv"
 libosmesa6 gl_backend_present
+graphviz command -v dot
 chromium command -v chromium
 '
 # libosmesa6 only where no OpenGL backend is there at all: pbtnas probes the backends and renders with whichever

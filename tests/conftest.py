@@ -13,6 +13,7 @@ import torch
 torch.set_num_threads(1)
 
 ENGINE_TESTS = Path(__file__).parent / "engine"
+CLASSIFY_TESTS = Path(__file__).parent / "classify"  # plugin_ops, the classify tests' plugin module
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +24,7 @@ def ray_session() -> Iterator[str]:
 
     # Worker processes inherit the environment: let them import the test doubles in tests/engine, and the pbtnas
     # under test (not another checkout an editable install may point at; drivers joining this Ray use it too).
-    paths = [str(ENGINE_TESTS), str(ENGINE_TESTS.parent.parent),
+    paths = [str(ENGINE_TESTS), str(CLASSIFY_TESTS), str(ENGINE_TESTS.parent.parent),
              *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(paths)
     if str(ENGINE_TESTS) not in sys.path:

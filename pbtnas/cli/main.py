@@ -7,14 +7,14 @@ import traceback
 
 import typer
 
-from pbtnas.cli import dashboard, editor, report, runs, search, spaces
+from pbtnas.cli import dashboard, editor, export, report, runs, search, spaces
 from pbtnas.errors import EXIT_INTERNAL, UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural architecture search with PBT-NAS. "
                   "Add --debug to any command to see the traceback of an internal error.")
 
 # One entry per command group, in the order `pbtnas --help` lists them.
-GROUPS = (spaces, editor, search, runs, report, dashboard)
+GROUPS = (spaces, editor, search, runs, report, export, dashboard)
 for _group in GROUPS:
     _group.register(app)
 

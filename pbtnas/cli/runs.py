@@ -40,8 +40,10 @@ def evaluate_command(
     episodes: int = typer.Option(10, "--episodes", help="RL: evaluation episodes"),
     video: Optional[Path] = typer.Option(None, "--video", help="RL: write the first episode of the best network"),
     seed: int = typer.Option(0, "--seed", help="random seed of the evaluation"),
+    plugins: Optional[list[str]] = typer.Option(None, "--plugin", help="a plugin module the run was searched with"),
 ) -> None:
-    """Final metrics of a run's saved networks (best, best_ever, soups): FID-50k and IS, or RL returns."""
+    """Final metrics of a run's saved networks (best, best_ever, soups): FID-50k and IS, RL returns, or test
+    accuracy and a confusion matrix (RUN/confusion_<network>.png) for classify."""
     if not run_dir.is_dir():
         fail(f"{run_dir} is not a directory", EXIT_USER)
     from pbtnas.tasks.commands import evaluate_run, format_results
@@ -49,7 +51,7 @@ def evaluate_command(
     try:
         with reported():
             results = evaluate_run(run_dir, fid_images=fid_images, splits=splits, episodes=episodes, video=video,
-                                   seed=seed)
+                                   seed=seed, plugins=plugins)
     except ValueError as err:  # the task's own checks of the saved networks
         fail(str(err), EXIT_USER)
     for line in format_results(results):

@@ -24,6 +24,8 @@ def search_command(
     task: Optional[str] = typer.Option(None, help="classify | gan | rl | module:Class  [default: classify]"),
     task_option: Optional[list[str]] = typer.Option(None, "--task-option", help="KEY=VALUE for the task (repeat)"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="NAME=VALUE: a constant of the space (repeat)"),
+    plugins: Optional[list[str]] = typer.Option(
+        None, "--plugin", help="import a module that registers extra ops (repeat); again with --resume"),
     algorithm: Optional[str] = typer.Option(None, help="pbtnas | random | mutation  [default: pbtnas]"),
     population: Optional[int] = typer.Option(None, help="N, members trained in parallel  [default: 8]"),
     epochs: Optional[int] = typer.Option(None, help="training budget of every member  [default: 20]"),
@@ -39,6 +41,9 @@ def search_command(
     ),
     mix_with_self: Optional[bool] = typer.Option(None, "--mix-with-self/--no-mix-with-self",
                                                  help="ablation: donor = base"),
+    max_params: Optional[int] = typer.Option(None, "--max-params", help="budget: parameters of every member"),
+    max_flops: Optional[int] = typer.Option(None, "--max-flops",
+                                            help="budget: multiply-adds per sample of every member"),
     out: Optional[str] = typer.Option(None, help="run directory  [default: runs/<space>-<algorithm>-<time>]"),
     address: Optional[str] = typer.Option(None, help="join this Ray cluster ('auto' for the local one)"),
     ray_bind: Optional[str] = typer.Option(None, "--ray-bind",
@@ -58,11 +63,14 @@ def search_command(
         None, "--keep-best-ever-population/--no-keep-best-ever-population",
         help="keep the best-ever step's population for `pbtnas soup --population best_ever`  [default: on for gan]",
     ),
-    preset: Optional[str] = typer.Option(None, help="task preset: paper | tiny (also sets N, epochs, e_step)"),
-    data: Optional[str] = typer.Option(None, help="gan: digits | cifar10 | stl10"),
-    data_root: Optional[str] = typer.Option(None, "--data-root", help="gan: folder of the torchvision datasets"),
+    preset: Optional[str] = typer.Option(
+        None, help="task preset: paper | tiny (gan, rl); tiny | mnist1d (classify); also sets N, epochs, e_step"),
+    data: Optional[str] = typer.Option(
+        None, help="classify: digits | mnist1d | mnist | fashion_mnist | cifar10 | cifar100 | svhn | npz:PATH | "
+                   "csv:PATH | imagefolder:PATH; gan: digits | cifar10 | stl10"),
+    data_root: Optional[str] = typer.Option(None, "--data-root", help="folder of the torchvision datasets"),
     download: Optional[bool] = typer.Option(None, "--download/--no-download",
-                                            help="gan: let torchvision download a missing dataset"),
+                                            help="let torchvision download a missing dataset"),
     inception_weights: Optional[str] = typer.Option(None, "--inception-weights",
                                                     help="gan: local Inception weights file for FID/IS"),
     env: Optional[str] = typer.Option(None, help="rl: dm_control task as domain_task, e.g. walker_run"),
@@ -99,12 +107,13 @@ def soup_command(
     population: str = typer.Option(
         "final", help="final: the last population; best_ever: the population of the best-ever step (the paper's "
                       "GAN soups; kept by keep_best_ever_population)"),
+    plugins: Optional[list[str]] = typer.Option(None, "--plugin", help="a plugin module the run was searched with"),
 ) -> None:
     """Greedy model soup of the members that share the best genome (paper §5.5)."""
     from pbtnas.engine.commands import soup
 
     with reported():
-        info = soup(run_dir, target, name, population)
+        info = soup(run_dir, target, name, population, plugins)
     print(f"soup of {len(info['ingredients'])}/{len(info['candidates'])} members: fitness {info['fitness']:.6g} "
           f"(best member alone {info['best_member_fitness']:.6g}) -> {info['folder']}")
 

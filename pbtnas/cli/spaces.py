@@ -67,6 +67,7 @@ def compile_command(
     console.print(f"genes: {len(space.genes)} ({n_weighted} own weights)   networks: {', '.join(space.networks)}")
     console.print(f"size: {space.size_text()} genomes")
     console.print(f"distinct architectures: {space.architectures().text()}")
+    console.print(f"parameters: {space.parameter_range().text()}")
     for group in commands.linked_groups(space):
         console.print("linked (their weights cannot be separated; mixing copies them together): "
                       + ", ".join(space.genes[i].name for i in group))
@@ -129,32 +130,52 @@ def sample_command(
 
 
 def show_command(
-    space_file: Path = typer.Argument(..., help="The .nas file."),
-    genome_file: Path = typer.Argument(..., help="A genome JSON (from `pbtnas sample` or a run directory)."),
+    target: Path = typer.Argument(..., help="The .nas file, or a run directory."),
+    genome_file: Optional[Path] = typer.Argument(None, help="A genome JSON (from `pbtnas sample` or a run "
+                                                            "directory); not with a run directory."),
+    member: Optional[int] = typer.Option(None, "--member", help="RUN: the member with this uid (default: best)."),
+    graph: Optional[Path] = typer.Option(None, "--graph", help="Draw the network: FILE.svg, .png, .pdf (Graphviz's "
+                                                               "dot) or FILE.dot (its source)."),
     sets: Optional[list[str]] = SetOption,
     plugins: Optional[list[str]] = PluginOption,
 ) -> None:
-    """The decoded network of a genome: per gene the option, its interface and its parameter count."""
+    """The decoded network of a genome: per gene the option, its interface, its parameters and multiply-adds."""
     from pbtnas.compiler import commands
 
+    donor: tuple[int, ...] = ()
+    title = ""
     with reported():
-        space = commands.load_space(space_file, sets, plugins)
-        genome = commands.read_genome(space, genome_file)
+        if target.is_dir():
+            if genome_file is not None:
+                fail("give a run directory alone (with --member UID), or a .nas file and a genome file", 2)
+            from pbtnas.export.members import run_genome
+
+            commands.load_plugins(plugins)
+            found = run_genome(target, member)
+            space, genome, donor, title = found.space, found.genome, found.donor_genes, found.title
+        else:
+            if genome_file is None or member is not None:
+                fail("a .nas file needs a genome file (--member UID is for a run directory)", 2)
+            space = commands.load_space(target, sets, plugins)
+            genome = commands.read_genome(space, genome_file)
     report = commands.describe_genome(space, genome)
     from rich.console import Console
     from rich.table import Table
 
-    from pbtnas.compiler.builder import format_count
+    from pbtnas.compiler.parameters import format_count
 
-    table = Table(title=f"{space.name} genome {list(genome.values)}", title_justify="left")
-    for col in ("#", "gene", "choice", "interface", "params"):
+    table = Table(title=title or f"{space.name} genome {list(genome.values)}", title_justify="left")
+    for col in ("#", "gene", "choice", "interface", "params", "MACs"):
         table.add_column(col, overflow="fold")
+    gene_flops = report.flops.genes if report.flops else {}
     for row in report.genes:
+        macs = format_count(gene_flops[row.index]) if row.index in gene_flops else "-"
+        name = row.name + (" (donor)" if row.index in donor else "")
         if not row.active:
-            table.add_row(str(row.index), row.name, f"{row.choice} (inactive)", row.interface, "-")
+            table.add_row(str(row.index), name, f"{row.choice} (inactive)", row.interface, "-", "-")
         else:
             params = "-" if row.params is None else format_count(row.params)
-            table.add_row(str(row.index), row.name, row.choice, row.interface, params)
+            table.add_row(str(row.index), name, row.choice, row.interface, params, macs)
     console = Console()
     console.print(table)
     if report.inactive:
@@ -163,6 +184,19 @@ def show_command(
     for net, (used, built) in report.networks.items():
         extra = f" ({built:,} built, {built - used:,} in inactive layers)" if built != used else ""
         console.print(f"{net}: {used:,} parameters{extra}")
+    console.print(f"total: {report.parameters.total:,} parameters (exact, every built layer)")
+    if report.flops is None:
+        console.print(f"FLOPs: not counted: {report.flops_note}")
+    else:
+        per_net = ", ".join(f"{net} {format_count(n)}" for net, n in report.flops.networks.items())
+        console.print(f"FLOPs: {report.flops.total:,} multiply-adds per sample ({per_net})")
+    if graph is not None:
+        from pbtnas.export.diagram import build_diagram, write_diagram
+
+        with reported():
+            path = write_diagram(build_diagram(space, genome, donor_genes=donor), graph,
+                                 title or f"{space.name} {list(genome.values)}")
+        console.print(f"diagram: {path}")
 
 
 def ops_command(plugins: Optional[list[str]] = PluginOption) -> None:

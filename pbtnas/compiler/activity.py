@@ -77,13 +77,14 @@ def _dim_genes(d: Any, by_name: dict[str, int]) -> set[int]:
     return {by_name[s] for s in Dim.from_json(d["dim"]).symbols if s in by_name}
 
 
-def _arg_genes(v: Any, by_name: dict[str, int]) -> set[int]:
+def arg_genes(v: Any, by_name: dict[str, int]) -> set[int]:
+    """The genes an op argument or a shape reads: a gene reference, or the dimension genes in a symbolic size."""
     if isinstance(v, dict):
         if "gene" in v:
             return {v["gene"]}
         return _dim_genes(v, by_name)
     if isinstance(v, list):
-        return set().union(*(_arg_genes(x, by_name) for x in v)) if v else set()
+        return set().union(*(arg_genes(x, by_name) for x in v)) if v else set()
     return set()
 
 
@@ -96,7 +97,7 @@ class _Index:
         by_name = {g["name"]: i for i, g in enumerate(artifact["genes"])}
         self.entries: dict[str, list[tuple[int | None, int | None, frozenset[int]]]] = {}
         for m in artifact["modules"]:
-            reads = set().union(*(_arg_genes(v, by_name) for v in m["args"].values())) if m["args"] else set()
+            reads = set().union(*(arg_genes(v, by_name) for v in m["args"].values())) if m["args"] else set()
             for d in m["in"]:
                 reads |= _dim_genes(d, by_name)
             if m["gene"] is not None:

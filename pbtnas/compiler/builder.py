@@ -9,14 +9,12 @@ straight-line program: conditions and absent tensors are resolved here, once, no
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import nn
 
-from pbtnas.compiler.routing import routed_away
-from pbtnas.layers.dims import Dim
+from pbtnas.compiler.selected import selected_modules
 from pbtnas.layers.ops import get_op
 from pbtnas.layers.products import multiply
 
@@ -70,61 +68,32 @@ class SpaceModel(nn.Module):
         self.genome = genome
 
 
-def _dim_value(d: dict | None, gene_values: dict[str, int]) -> int | None:
-    if d is None:
-        return None
-    dim = Dim.from_json(d["dim"]).subst({k: Dim.const(v) for k, v in gene_values.items()})
-    if not dim.is_const:
-        return None
-    return dim.int_value()
-
-
 class Builder:
     def __init__(self, artifact: dict):
         self.a = artifact
-        self.genes = artifact["genes"]
-        self.modules = artifact["modules"]
         self.init = artifact.get("init", {})
 
-    def _gene_values(self, genome: tuple[int, ...]) -> dict[str, Any]:
-        return {g["name"]: g["values"][genome[i]] for i, g in enumerate(self.genes)}
-
-    def _arg(self, v: Any, genome: tuple[int, ...], numeric: dict[str, int]) -> Any:
-        if isinstance(v, dict) and "gene" in v:
-            return self.genes[v["gene"]]["values"][genome[v["gene"]]]
-        if isinstance(v, dict) and "dim" in v:
-            return _dim_value(v, numeric)
-        if isinstance(v, list):
-            return [self._arg(x, genome, numeric) for x in v]
-        return v
-
-    def build(self, genome: tuple[int, ...], seed: int | None = None) -> SpaceModel:
-        values = self._gene_values(genome)
-        numeric = {k: v for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)}
+    def build(self, genome: tuple[int, ...], seed: int | None = None, initialise: bool = True) -> SpaceModel:
+        """`initialise=False` keeps torch's default initialisation: for counting on the meta device, where the
+        space's schemes would only cost time (an orthogonal init's QR of a large weight)."""
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
             model = SpaceModel(self.a["space"], tuple(genome))
             made: dict[str, nn.Module] = {}
-            away = routed_away(self.a["networks"], self.genes, genome)  # routing.py: an edge's other branch
             for net in self.a["networks"]:
                 model.add_module(net["name"], NetworkModule(net["name"], len(net["inputs"]), net["n_outputs"]))
-            for entry in self.modules:  # fixed order: the same genome and seed give the same weights
-                if entry["gene"] is not None and genome[entry["gene"]] != entry["option"]:
-                    continue
-                if away and (entry["path"] + ".").startswith(away):
-                    continue
-                spec = get_op(entry["op"])
-                args = {k: self._arg(v, genome, numeric) for k, v in entry["args"].items()}
-                in_shape = tuple(_dim_value(d, numeric) for d in entry["in"])
-                module = spec.build(in_shape, args)
-                self._initialise(module, spec.init_kind)
+            for selected in selected_modules(self.a, genome):  # fixed order: the same genome and seed, same weights
+                spec = get_op(selected.op)
+                module = spec.build(selected.in_shape, selected.args)
+                if initialise:
+                    self._initialise(module, spec.init_kind)
                 for part in module.modules():  # state derived from the initial weights (spectral-norm warm-up)
                     hook = getattr(part, "after_init", None)
                     if callable(hook):
                         hook()
-                _attach(model, entry["path"], module)
-                made[entry["path"]] = module
+                _attach(model, selected.path, module)
+                made[selected.path] = module
             for net in self.a["networks"]:
                 _Specialiser(self, genome, made, getattr(model, net["name"])).run(net)
         return model
@@ -283,10 +252,3 @@ class _Specialiser:
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def format_count(n: int) -> str:
-    if n < 1000:
-        return str(n)
-    exp = int(math.log10(n)) // 3
-    return f"{n / 10 ** (3 * exp):.2f}{' kMGT'[exp]}"

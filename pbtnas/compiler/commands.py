@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbtnas.compiler.messages import signature
+from pbtnas.compiler.flops import GenomeFlops
+from pbtnas.compiler.parameters import GenomeParameters
 from pbtnas.compiler.space import CompiledSpace, Genome, GenomeError, compile_space
 from pbtnas.dsl.diagnostics import Diagnostic, DiagnosticError, render_json
 from pbtnas.errors import EXIT_DIAGNOSTICS, UserError
@@ -89,10 +91,16 @@ def default_artifact_path(space_file: str | Path) -> Path:
     return Path("build") / f"{Path(space_file).stem}.json"
 
 
+def parameters_entry(space: CompiledSpace) -> dict:
+    r = space.parameter_range()
+    return {"parameters": {"min": r.low, "max": r.high, "exact": r.exact, "uncounted_ops": list(r.uncounted_ops)}}
+
+
 def compile_summary(space: CompiledSpace, artifact: str | Path) -> dict:
     """`pbtnas compile --format json`: the space's identity, its sizes and its warnings."""
     return {"space": space.name, "schema_hash": space.schema_hash, "genes": len(space.genes),
-            "size": str(space.size), **architectures_entry(space), "artifact": str(artifact),
+            "size": str(space.size), **architectures_entry(space), **parameters_entry(space),
+            "artifact": str(artifact),
             "diagnostics": json.loads(render_json(space.warnings, space.source))["diagnostics"]}
 
 
@@ -145,6 +153,9 @@ class GenomeReport:
 
     genes: list[GeneRow]
     networks: dict[str, tuple[int, int]]
+    parameters: GenomeParameters  # exact, from the compiler: every built module
+    flops: GenomeFlops | None  # None: an input of free size (FlopsUnavailable says why)
+    flops_note: str = ""
 
     @property
     def inactive(self) -> int:
@@ -171,7 +182,13 @@ def describe_genome(space: CompiledSpace, genome: Genome) -> GenomeReport:
     for net in space.networks:
         used = sum(n for k, n in state.items() if k in active and k.startswith(net + "."))
         networks[net] = (used, count_parameters(getattr(model, net)))
-    return GenomeReport(rows, networks)
+    from pbtnas.compiler.flops import FlopsUnavailable, genome_flops
+
+    try:
+        flops, note = genome_flops(space, genome), ""
+    except FlopsUnavailable as err:
+        flops, note = None, str(err)
+    return GenomeReport(rows, networks, space.parameters(genome), flops, note)
 
 
 # The language's own combinators, listed with the ops (they are not in the op table: they take layers, not shapes)

@@ -74,29 +74,67 @@ def _walk(node: Any, is_pick: Callable[[int], bool], visit: Callable[[dict, set[
             _walk(v, is_pick, visit)
 
 
+Route = tuple[tuple[dict, bool], ...]  # the pick conditions on the way to a layer, each with the branch taken
+
+
+def route_conditions(networks: Sequence[dict], genes: Sequence[dict]) -> dict[str, list[Route]]:
+    """Per prefix (a module path or a slot's name, ending in "."), the routes to each place a layer under it is
+    applied: the layer is built when the genome's picks follow any one of them. One walk of the IR; evaluating it
+    for a genome (`routed_away_on`) is cheap, so counting many genomes walks the IR once."""
+    is_pick = lambda g: genes[g]["kind"] == "pick"  # noqa: E731
+    out: dict[str, list[Route]] = {}
+
+    def walk(node: Any, route: Route) -> None:
+        if isinstance(node, dict):
+            t = node.get("t")
+            if t == "op":
+                out.setdefault(node["path"] + ".", []).append(route)
+                return
+            if t == "slot":
+                out.setdefault((node.get("layers") or genes[node["gene"]]["name"]) + ".", []).append(route)
+                return
+            if t == "when" and _pick_genes(node["cond"], is_pick) is not None:
+                walk(node["then"], route + ((node["cond"], True),))
+                walk(node["else"], route + ((node["cond"], False),))
+                return
+            for k, v in node.items():
+                if k != "args":
+                    walk(v, route)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, route)
+
+    for net in networks:
+        walk([net["stmts"], net["result"]], ())
+    return out
+
+
+def routed_away_on(conditions: dict[str, list[Route]], genome: Sequence[int]) -> tuple[str, ...]:
+    return tuple(sorted(prefix for prefix, routes in conditions.items()
+                        if routes and not any(all(_holds(c, genome) == taken for c, taken in route)
+                                              for route in routes)))
+
+
 def routed_away(networks: Sequence[dict], genes: Sequence[dict], genome: Sequence[int]) -> tuple[str, ...]:
     """Prefixes (a module path or a slot's name, ending in ".") of the layers that only branches the genome's picks
     do not take apply: the builder creates no module whose `path + "."` starts with one of them."""
-    is_pick = lambda g: genes[g]["kind"] == "pick"  # noqa: E731
-    name = lambda g: genes[g]["name"]  # noqa: E731
-    every, reached = set(), set()
-    for net in networks:
-        program = [net["stmts"], net["result"]]
-        every.update(p for p, _ in _layers(program, name))
-        reached.update(p for p, _ in _layers(_strip(program, is_pick, genome), name))
-    return tuple(sorted(every - reached))
+    return routed_away_on(route_conditions(networks, genes), genome)
 
 
-def _strip(node: Any, is_pick: Callable[[int], bool], genome: Sequence[int]) -> Any:
-    """`node` with every pick `when` replaced by the branch the genome takes."""
-    if isinstance(node, dict):
-        if node.get("t") == "when" and _pick_genes(node["cond"], is_pick) is not None:
-            branch = node["then"] if _holds(node["cond"], genome) else node["else"]
-            return _strip(branch, is_pick, genome)
-        return {k: (v if k == "args" else _strip(v, is_pick, genome)) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_strip(v, is_pick, genome) for v in node]
-    return node
+def routed_prefixes(conditions: dict[str, list[Route]]) -> dict[str, set[int]]:
+    """Every prefix under a branch of a pick condition, with the picks that decide whether it is built."""
+    out: dict[str, set[int]] = {}
+    for prefix, routes in conditions.items():
+        picks = {g for route in routes for c, _ in route for g in _cond_genes(c)}
+        if picks:
+            out[prefix] = picks
+    return out
+
+
+def _cond_genes(cond: dict) -> set[int]:
+    if cond["t"] == "gene_in":
+        return {cond["gene"]}
+    return set().union(*(_cond_genes(cond[k]) for k in ("a", "b") if k in cond))
 
 
 def pick_links(networks: Sequence[dict], genes: Sequence[dict]) -> tuple[list[tuple[int, int]], list[tuple[int, str]]]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 from pbtnas.compiler import routing
 from pbtnas.compiler.activity import Activity, ActivityModel, ArchitectureCount
 from pbtnas.layers.dims import Dim
+from pbtnas.compiler.parameters import GenomeParameters, ParameterRange, genome_parameters, parameter_range
 from pbtnas.compiler.elaborate import Elaborator, GeneDef, Program
 from pbtnas.dsl import ast
 from pbtnas.dsl.diagnostics import Collector, Diagnostic, DiagnosticError, Source
@@ -262,6 +263,7 @@ class CompiledSpace:
         self._by_name = {g.name: g for g in self.genes}
         self._activity: ActivityModel | None = None
         self._architectures: ArchitectureCount | None = None
+        self._parameter_range: ParameterRange | None = None
 
     # -- size and layout ---------------------------------------------------------------------------------------------
     @property
@@ -288,6 +290,16 @@ class CompiledSpace:
         if self._activity is None:
             self._activity = ActivityModel(self.artifact)
         return self._activity
+
+    def parameter_range(self) -> ParameterRange:
+        """The fewest and most parameters a genome of the space has (exact, or a bound it says is one)."""
+        if self._parameter_range is None:
+            self._parameter_range = parameter_range(self.artifact)
+        return self._parameter_range
+
+    def parameters(self, genome: Genome | Sequence[int]) -> GenomeParameters:
+        """A genome's exact parameters, per network and per gene, without building it."""
+        return genome_parameters(self.artifact, self.validate(genome).values)
 
     def gene(self, name: str) -> Gene:
         return self._by_name[name]
@@ -340,13 +352,13 @@ class CompiledSpace:
         return genome
 
     # -- networks and weights ----------------------------------------------------------------------------------------
-    def build(self, genome: Genome | Sequence[int], seed: int | None = None) -> nn.Module:
+    def build(self, genome: Genome | Sequence[int], seed: int | None = None, initialise: bool = True) -> nn.Module:
         genome = self.validate(genome)
         if self._builder is None:
             from pbtnas.compiler.builder import Builder
 
             self._builder = Builder(self.artifact)
-        return self._builder.build(genome.values, seed)
+        return self._builder.build(genome.values, seed, initialise)
 
     def owned_keys(self, index: int, keys: Iterable[str]) -> list[str]:
         prefixes = self.genes[index].prefixes

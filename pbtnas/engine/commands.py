@@ -111,7 +111,9 @@ def compile_space_for(cfg: SearchConfig) -> Any:
     if not path.exists():
         raise UserError(f"space file not found: {cfg.space}")
     from pbtnas.compiler import CompiledSpace, compile_space  # type: ignore[attr-defined]
+    from pbtnas.compiler.commands import load_plugins
 
+    load_plugins(cfg.plugins)  # their ops before the space names them (a DiagnosticError when one cannot import)
     if path.suffix == ".json":
         if cfg.overrides:
             raise UserError("--set does not apply to a compiled .json space; compile the .nas file instead")
@@ -134,15 +136,15 @@ def task_space_overrides(cfg: SearchConfig) -> dict[str, str]:
         raise UserError(f"task {cfg.task!r} cannot set up its space: {err}") from None
 
 
-def preflight_task(cfg: SearchConfig) -> None:
-    """The task's own checks (data and weight files) in the driver, before Ray starts and before the run directory
-    exists; validating a config does not run them, running it does."""
+def preflight_task(cfg: SearchConfig, space: Any = None) -> None:
+    """The task's own checks (data and weight files; the space against the data) in the driver, before Ray starts
+    and before the run directory exists; validating a config does not run them, running it does."""
     task_cls = get_task(cfg.task)
     preflight = getattr(task_cls, "preflight", None)
     if preflight is None:
         return
     try:
-        preflight(task_cls.Options.model_validate(cfg.task_options))
+        preflight(task_cls.Options.model_validate(cfg.task_options), space)
     except (ValueError, OSError) as err:  # a missing dataset or weights file (the tasks' own error types)
         raise UserError(str(err)) from None
 
@@ -156,6 +158,8 @@ def resolve_task_options(cfg: SearchConfig) -> SearchConfig:
     options = dict(cfg.task_options)
     if "data_seed" in task_cls.Options.model_fields and options.get("data_seed") is None:
         options["data_seed"] = cfg.seed
+    if "run_epochs" in task_cls.Options.model_fields and options.get("run_epochs") is None:
+        options["run_epochs"] = cfg.epochs  # the horizon of a learning-rate schedule
     try:
         validated = task_cls.Options.model_validate(options)
     except ValueError as err:  # pydantic's ValidationError
@@ -275,6 +279,7 @@ def run_search(
             "task_name": cfg.task,
             "task_options": cfg.task_options,
             "workdir": str(run.root / "workdirs"),
+            "plugins": cfg.plugins,
         }
         key = (ray.get_runtime_context().get_job_id(), workers, cfg.cpus_per_member, cfg.gpus_per_member)
         pool = launched if launched is not None else _KEPT_POOLS.pop(key, None) if keep_workers else None
@@ -338,7 +343,8 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
         run = RunDir(resume)
         if not run.config_path.exists():  # without progress.json it starts again (killed while initialising)
             raise UserError(f"{resume} is not a run directory that can be resumed (no config.json)")
-        changed = {k for k in cli_values if k not in EXECUTION_OPTIONS and k != "space"}
+        # --plugin names the modules the run recorded, to import them again (a run directory cannot by itself)
+        changed = {k for k in cli_values if k not in EXECUTION_OPTIONS and k not in ("space", "plugins")}
         if config_file is not None or changed:
             raise UserError(
                 "--resume continues a run with its own configuration; only execution options "
@@ -353,7 +359,7 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
         stored.update({k: v for k, v in cli_values.items() if k in EXECUTION_OPTIONS})
         cfg = validate_config(stored, str(run.config_path))
         try:
-            space = load_space_of_run(run.root)
+            space = load_space_of_run(run.root, cli_values.get("plugins"))
         except LoadError as err:
             raise UserError(str(err)) from None
         run_dir = run.root
@@ -370,7 +376,7 @@ def search(cli_values: dict[str, Any], config_file: Path | None, resume: Path | 
             raise UserError(f"{run_dir} exists and is not a directory; give --out a new or empty folder")
         if run_dir.exists() and any(run_dir.iterdir()):
             raise UserError(f"{run_dir} already exists and is not empty; use --resume {run_dir} to continue it")
-    preflight_task(cfg)  # every user mistake is reported before Ray starts
+    preflight_task(cfg, space)  # every user mistake is reported before Ray starts
     timings.lap("config and compile")
     pool = launch_pool(cfg, timings)  # the actors import torch and the task while the driver goes on
     try:
@@ -420,7 +426,7 @@ SOUP_POPULATIONS = ("final", "best_ever")
 
 
 def soup(run_dir: Path, target: str | None = None, name: str | None = None,
-         population: str = "final") -> dict[str, Any]:
+         population: str = "final", plugins: list[str] | None = None) -> dict[str, Any]:
     """``pbtnas soup RUN``: a greedy soup of the members that share the best genome, from the final population or
     (``population="best_ever"``) from the population of the step with the best fitness of the run, as the paper's
     GAN soups (Table 4)."""
@@ -448,7 +454,7 @@ def soup(run_dir: Path, target: str | None = None, name: str | None = None,
     except (OSError, ValueError) as err:  # ConfigError is a ValueError, as is a JSONDecodeError
         raise UserError(f"{run.config_path}: {err}") from None
     try:
-        space = load_space_of_run(run.root)
+        space = load_space_of_run(run.root, plugins)
     except LoadError as err:
         raise UserError(str(err)) from None
     if target is not None and target not in space.networks:

@@ -40,6 +40,8 @@ class SearchConfig(BaseModel):
 
     space: str = Field(description="path of the .nas file (or a compiled space .json artifact)")
     overrides: dict[str, str] = Field(default_factory=dict, description="constants of the space (--set NAME=VALUE)")
+    plugins: list[str] = Field(default_factory=list, description="modules that register extra ops (--plugin), "
+                                                                 "imported before compiling, in every worker too")
     task: str = "classify"
     task_options: dict[str, Any] = Field(default_factory=dict)
     algorithm: Algorithm = "pbtnas"
@@ -54,6 +56,9 @@ class SearchConfig(BaseModel):
         None, description="(lambda, gamma); default (0.4, 0.1) for pbtnas, none for random search"
     )
     mix_with_self: bool = False
+    max_params: int | None = Field(None, gt=0, description="every member has at most this many parameters")
+    max_flops: int | None = Field(None, gt=0, description="every member has at most this many multiply-adds per "
+                                                           "sample (FLOPs, at the space's input shapes)")
     out: str | None = None
     # execution
     address: str | None = None

@@ -21,10 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pbtnas.compiler.parameters import format_count
+from pbtnas.engine.budget import Budget
 from pbtnas.engine.config import SearchConfig
 from pbtnas.engine.execution import DEAD_WORKER, LOST_OBJECT, ActorPool, TrainBatch, TrainJob, TrainOutcome
-from pbtnas.engine.mixing import draw_inherited
-from pbtnas.engine.mutation import draw_mutation
+from pbtnas.engine.mixing import MixPlan, close_over_links, draw_inherited
+from pbtnas.engine.mutation import MutationPlan, draw_mutation
 from pbtnas.engine.population import Member, json_float, latest_fitness, origin_shares, stratified_genomes
 from pbtnas.engine.raycluster import write_worker_files
 from pbtnas.engine.rundir import RunDir, RunDirError, WriteError, load_state
@@ -103,6 +105,7 @@ class Driver:
         self.progress = progress
         self.steps = cfg.steps()
         self.option_counts = tuple(len(g.options) for g in space.genes)
+        self.budget = Budget(space, cfg.max_params, cfg.max_flops)
         self.members: list[Member] = []
         self.states: dict[int, Any] = {}  # slot -> ObjectRef of its MemberState
         self.costs: dict[int, float] = {}  # slot -> seconds of its member's last step, to start long jobs first
@@ -129,6 +132,8 @@ class Driver:
     def initialise(self) -> None:
         n = self.cfg.population
         genomes = stratified_genomes(self.option_counts, n, rng_for(self.cfg.seed, Purpose.INIT_GENOMES))
+        genomes = [self.budget.draw(g, self._uniform_genome, rng_for(self.cfg.seed, Purpose.BUDGET, 0, i), None,
+                                    "the initial population") for i, g in enumerate(genomes)]
         self.members = [
             Member(slot=i, uid=i, genome=g, lineage=[[i] for _ in g], origin={"kind": "init"})
             for i, g in enumerate(genomes)
@@ -345,6 +350,12 @@ class Driver:
                     self._committed_cond.notify_all()
         fits = [f for f in (latest_fitness(m) for m in self._evaluated_members) if math.isfinite(f)]
         self.progress.step_done(step, max(fits, default=-math.inf), statistics.median(fits) if fits else -math.inf)
+        if fits and self.budget.countable:
+            best = max((m for m in self._evaluated_members if math.isfinite(latest_fitness(m))), key=latest_fitness)
+            cost = self.budget.member_costs(best.genome)
+            flops = "" if cost["flops"] is None else f", {format_count(cost['flops'])} MACs"
+            self.progress.message(f"epoch {step.end}: best member {best.uid} fitness {latest_fitness(best):.4g} "
+                                  f"({format_count(cost['params'] or 0)} params{flops})")
 
     def _record(self, step: Step, outcomes: dict[int, TrainOutcome]) -> list[dict[str, Any]]:
         evaluated: list[dict[str, Any]] = []
@@ -442,7 +453,7 @@ class Driver:
         try:
             selection = select(self.members, self.cfg.tau)
         except AllMembersFailed as err:
-            raise AllMembersFailed(f"epoch {step.end}: {err}") from None
+            raise self._all_failed(f"epoch {step.end}: {err}") from None
         rng = rng_for(self.cfg.seed, Purpose.SELECTION, step.end)
         by_slot = {m.slot: m for m in self.members}
         parents = [by_slot[s] for s in selection.parents]  # best first
@@ -474,7 +485,11 @@ class Driver:
             }
             lineage = [list(x) for x in base.lineage]
             if algorithm == "pbtnas":
-                plan = draw_inherited(rng, self.space.genes, base.genome, donor.genome, self.cfg.mix_probability)
+                plan = self.budget.draw(
+                    draw_inherited(rng, self.space.genes, base.genome, donor.genome, self.cfg.mix_probability),
+                    lambda r: draw_inherited(r, self.space.genes, base.genome, donor.genome, self.cfg.mix_probability),
+                    rng_for(self.cfg.seed, Purpose.BUDGET, step.end, uid),
+                    MixPlan(-1, -1, (), tuple(base.genome)), "a child", lambda p: p.child_genome)
                 genome = plan.child_genome
                 for g in plan.inherited:
                     lineage[g] = list(donor.lineage[g]) + [uid]
@@ -483,10 +498,15 @@ class Driver:
                                              list(genome), (sp.shrink, sp.perturb), child_seed)))
                 event["inherited"] = list(plan.inherited)
             else:  # mutation
-                mplan = draw_mutation(rng, self.option_counts, base.genome)
+                mplan = self.budget.draw(
+                    draw_mutation(rng, self.option_counts, base.genome),
+                    lambda r: draw_mutation(r, self.option_counts, base.genome),
+                    rng_for(self.cfg.seed, Purpose.BUDGET, step.end, uid),
+                    MutationPlan("copy", None, tuple(base.genome)), "a mutation", lambda p: p.child_genome)
                 genome = mplan.child_genome
-                if mplan.gene is not None:
-                    lineage[mplan.gene] = [uid]  # fresh weights: the layer originates here
+                if mplan.gene is not None:  # fresh weights: the layers of the gene and its linked genes originate here
+                    for g in close_over_links(self.space.genes, [mplan.gene]):
+                        lineage[g] = [uid]
                 calls.append(("mutate", (self.states[base.slot], mplan.kind, mplan.gene, list(genome), child_seed)))
                 event.update(mutation=mplan.kind, gene=mplan.gene)
                 del event["donor_uid"]
@@ -505,6 +525,9 @@ class Driver:
             self.states[child.slot] = Future()
         return events
 
+    def _uniform_genome(self, rng: Any) -> tuple[int, ...]:
+        return tuple(int(rng.integers(c)) for c in self.option_counts)
+
     def _vary_random(self, step: Step) -> list[dict[str, Any]]:
         """Random search: no selection. A failed member is restarted as a new random genome trained from
         scratch (with the remaining budget); with shrink-perturb, every member is shrink-perturbed against a
@@ -516,7 +539,8 @@ class Driver:
                 continue
             uid = self.next_uid
             self.next_uid += 1
-            genome = tuple(int(rng.integers(c)) for c in self.option_counts)
+            genome = self.budget.draw(self._uniform_genome(rng), self._uniform_genome,
+                                      rng_for(self.cfg.seed, Purpose.BUDGET, step.end, uid), None, "a restart")
             ref = self.pool.run_calls("new_member", [(list(genome), derive_seed(self.cfg.seed, Purpose.MEMBER_INIT,
                                                                                  uid))])[0]
             self.members[m.slot] = Member(slot=m.slot, uid=uid, genome=genome, lineage=[[uid] for _ in genome],
@@ -574,6 +598,7 @@ class Driver:
             for m in self.members:
                 d = m.to_json()
                 d["choices"] = self.space.to_json_genome(self.space.validate(list(m.genome)))["choices"]
+                d.update(self.budget.member_costs(m.genome))  # parameters and multiply-adds per sample
                 members_json.append(d)
             snapshot = {
                 "epoch": epoch,
@@ -606,10 +631,21 @@ class Driver:
             self.run.prune_best_ever_population(self.best_ever["epoch"] if self.best_ever else None)
             self.epoch = epoch
 
+    def _all_failed(self, message: str) -> AllMembersFailed:
+        """The error of a population with no healthy member, naming the cause of the first failure (the members
+        usually fail alike: a network that does not fit the data, say)."""
+        failed = [m for m in self.members if m.status == "failed" and m.error]
+        if not failed:
+            return AllMembersFailed(f"{message} (see {self.run.log_path})")
+        first = min(failed, key=lambda m: (next((e for e, f in m.fitness if f == -math.inf), math.inf), m.slot))
+        cause = first.error.strip().splitlines()[0] if first.error else "?"
+        return AllMembersFailed(f"{message}; the first failure (member {first.uid}): {cause}\n"
+                                f"every failure with its traceback is in {self.run.log_path}")
+
     def finish(self, wall: float) -> RunSummary:
         healthy = [m for m in self.members if m.status == "ok" and m.fitness]
         if not healthy:
-            raise AllMembersFailed("every member of the final population failed")
+            raise self._all_failed("every member of the final population failed")
         best = rank(healthy)[0]
         self._write_best("best", best, self.cfg.epochs)
         return RunSummary(

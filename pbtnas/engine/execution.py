@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ray
-from ray.exceptions import ObjectLostError, RayActorError, WorkerCrashedError
+from ray.exceptions import ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
 
 from pbtnas.engine.kernels import kernel_env
 from pbtnas.engine.raycluster import RayBind, start_or_join
 from pbtnas.engine.runner import MemberRunner
 from pbtnas.engine.wire import from_wire, to_wire
+from pbtnas.errors import UserError
 
 __all__ = ["ActorPool", "actor_options", "inherited_env", "TrainBatch", "TrainJob", "TrainOutcome", "ensure_ray", "default_workers"]
 
@@ -139,6 +140,11 @@ def actor_options(cpus_per_member: float, gpus_per_member: float) -> dict[str, A
     return options
 
 
+class TaskSetupError(UserError, RuntimeError):
+    """The task refused to start in the workers: data its preflight could not see was malformed (a corrupt image
+    after the first, NaN values in an array), say. The message is the task's own."""
+
+
 class ActorPool:
     def __init__(
         self,
@@ -172,7 +178,13 @@ class ActorPool:
         are the expensive part of an actor): the second half of a launched pool's start, and how one process runs
         several searches (tests, benchmarks). Replacements of dead actors start with these arguments."""
         self._kwargs = runner_kwargs
-        ray.get([a.configure.remote(**runner_kwargs) for a in self.actors])
+        try:
+            ray.get([a.configure.remote(**runner_kwargs) for a in self.actors])
+        except RayTaskError as err:
+            cause = getattr(err, "cause", None)
+            if isinstance(cause, (ValueError, OSError)):  # the task's own checks of its data and options
+                raise TaskSetupError(f"the task cannot start: {cause}") from None
+            raise
 
     def _new_actor(self) -> Any:
         kwargs = dict(self._kwargs, threads=max(1, int(self._options["num_cpus"])))

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from pbtnas.engine.mixing import mix_states, replace_layers
+from pbtnas.engine.mixing import close_over_links, mix_states, replace_layers
 from pbtnas.engine.mutation import searl_mutate_state
 from pbtnas.engine.raycluster import current_node_id
 from pbtnas.engine.statedict import ShrinkPerturb, renormalize_sn, shrink_perturb_tensor
@@ -88,6 +88,7 @@ class MemberRunner:
         task_options: dict[str, Any] | None = None,
         workdir: str | None = None,
         threads: int = 1,
+        plugins: list[str] | None = None,
     ) -> None:
         """With a space and task options the runner is ready; with only ``task_name`` it pays the imports (torch,
         the task's module, the compiler stack) and waits for ``configure``: the pool starts actors that way while
@@ -102,7 +103,7 @@ class MemberRunner:
         if task_name is not None:
             get_task(task_name)  # the task's module and what it imports (the classify task: scikit-learn)
         if space_loader is not None and space_json is not None and task_name is not None:
-            self.configure(space_loader, space_json, task_name, task_options or {}, workdir)
+            self.configure(space_loader, space_json, task_name, task_options or {}, workdir, plugins)
 
     def configure(
         self,
@@ -111,7 +112,11 @@ class MemberRunner:
         task_name: str,
         task_options: dict[str, Any],
         workdir: str | None = None,
+        plugins: list[str] | None = None,
     ) -> None:
+        from pbtnas.compiler.commands import load_plugins
+
+        load_plugins(plugins)  # the driver imported them for the space it sends: its ops must exist here too
         # The driver sends the loader of the space object it holds (built in its process, or read from a run
         # directory through the checked load_space), so a worker accepts that one class.
         self.space = load_space(space_loader, space_json, also_allowed=frozenset({space_loader}))
@@ -213,7 +218,10 @@ class MemberRunner:
         if kind == "weights":
             return searl_mutate_state(base, seed, self._shadows_in_model())
         assert gene is not None
-        return replace_layers(self.space, base, self._fresh(child_values, seed), [gene])
+        # A gene linked to others (a conv's kernel and its channels) shapes layers their group owns: those layers
+        # are the ones the new value changes, so all of them are drawn afresh
+        linked = close_over_links(self.space.genes, [gene])
+        return replace_layers(self.space, base, self._fresh(child_values, seed), linked)
 
     def _shadows_in_model(self) -> tuple[str, ...]:
         # Shadows that whole-model weight operations treat as part of the model (Task.shadows_in_model).

@@ -21,6 +21,7 @@ class Purpose(IntEnum):
     CHILD = 6  # (epoch, child uid): fresh-init noise and mutations of one child
     RESTART = 7  # (epoch,): random genomes replacing failed members of random search
     SOUP = 8
+    BUDGET = 9  # (epoch, uid): redraws of a proposal over the parameter or FLOP budget (engine/budget.py)
 
 
 def derive_seed(run_seed: int, purpose: Purpose, *path: int) -> int:

@@ -59,9 +59,18 @@ def _run_section(doc: Doc, run: RunData, name: str, out_dir: Path) -> dict[str, 
     doc.p("Final population's layers by initial member: "
           + ", ".join(f"member {o}: {s:.0%}" for o, s in top) + (" …" if len(final) > 5 else "") + ".")
 
+    plots_made = [str(fit.relative_to(out_dir)), str(ori.relative_to(out_dir))]
+    members = run.final_members()
+    cost = plots.plot_fitness_vs_parameters(run, out_dir / name / "fitness_vs_params.png")
+    if cost is not None:
+        doc.img(str(cost.relative_to(out_dir)), f"fitness against parameters, final population of {run.name}")
+        plots_made.append(str(cost.relative_to(out_dir)))
+        doc.table(["member", "fitness", "parameters", "multiply-adds per sample"],
+                  [[str(m["uid"]), fmt(run.member_fitness(m["uid"])), f"{m['params']:,}",
+                    "–" if m.get("flops") is None else f"{m['flops']:,}"] for m in members if "params" in m])
+
     doc.h(2, "Best architecture (final population) and the difference to the second best")
     rows = architecture_rows(run)
-    members = run.final_members()
     if rows:
         best_uid = members[0]["uid"]
         second_uid = members[1]["uid"] if len(members) > 1 else None
@@ -69,6 +78,13 @@ def _run_section(doc: Doc, run: RunData, name: str, out_dir: Path) -> dict[str, 
         doc.p(f"Best: member {best_uid} (fitness {fmt(run.member_fitness(best_uid))}); second: member "
               f"{second_uid} (fitness {fmt(run.member_fitness(second_uid)) if second_uid is not None else '–'}); "
               f"they differ in {len(diff)} of {len(rows)} genes (marked **bold**).")
+        drawn = _diagram(run, members, diff, out_dir / name / "best_architecture.svg")
+        if drawn.suffix == ".svg":
+            doc.img(str(drawn.relative_to(out_dir)), f"architecture of member {best_uid}; in yellow the layers of "
+                    "the genes where the second best differs")
+            plots_made.append(str(drawn.relative_to(out_dir)))
+        else:
+            doc.p(drawn.read_text().strip())
         doc.table(
             ["gene", f"best (member {best_uid})", "second best", "layer origin", "passed through"],
             [[r.gene, f"**{r.best}**" if r.differs else r.best, f"**{r.second}**" if r.differs else (r.second or "–"),
@@ -83,7 +99,27 @@ def _run_section(doc: Doc, run: RunData, name: str, out_dir: Path) -> dict[str, 
         )
     return {"name": run.name, "algorithm": run.algorithm, "setting": run.setting, "seed": run.seed,
             "final_fitness": run.final_fitness, "best_ever": run.best_ever_fitness, "complete": run.complete,
-            "wall_seconds": run.wall_seconds(), "plots": [str(fit.relative_to(out_dir)), str(ori.relative_to(out_dir))]}
+            "wall_seconds": run.wall_seconds(), "plots": plots_made}
+
+
+def _diagram(run: RunData, members: list[dict[str, Any]], diff: list[Any], path: Path) -> Path:
+    """The best member's diagram (SVG), the genes where the second best differs highlighted; where it cannot be
+    drawn (no `dot`, a space class of the user's), a text file beside it says why and the report quotes it."""
+    from pbtnas.errors import UserError
+    from pbtnas.export.diagram import build_diagram, write_diagram
+
+    note = path.with_suffix(".txt")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        from pbtnas.engine.loading import load_space_of_run
+
+        space = load_space_of_run(run.root)
+        differs = {i for i, g in enumerate(space.genes) if g.name in {r.gene for r in diff}}
+        diagram = build_diagram(space, members[0]["genome"], highlight_genes=differs)
+        return write_diagram(diagram, path, f"{run.name}: member {members[0]['uid']}")
+    except (UserError, AttributeError, TypeError) as err:  # AttributeError/TypeError: not a compiled .nas space
+        note.write_text(f"The architecture diagram was not drawn: {err}\n")
+        return note
 
 
 def _across(doc: Doc, runs: Sequence[RunData], out_dir: Path) -> dict[str, Any]:

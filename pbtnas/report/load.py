@@ -113,6 +113,14 @@ class RunData:
         rest = [m for m in snap["members"] if m not in ranked]
         return ranked + rest
 
+    def member(self, uid: int) -> dict[str, Any] | None:
+        """A member as the newest population file that has it stores it (genome, lineage, origin, cost)."""
+        for snap in reversed(self.snapshots):
+            for m in snap["members"]:
+                if m["uid"] == uid:
+                    return m
+        return None
+
     def member_fitness(self, uid: int) -> float:
         for e in reversed(self.evaluations):
             if e.uid == uid:

@@ -17,7 +17,8 @@ import numpy as np  # noqa: E402
 from pbtnas.report.lineage import origin_table  # noqa: E402
 from pbtnas.report.load import RunData  # noqa: E402
 
-__all__ = ["plot_distribution", "plot_fitness", "plot_final_values", "plot_mean_curves", "plot_origins"]
+__all__ = ["plot_distribution", "plot_fitness", "plot_fitness_vs_parameters", "plot_final_values", "plot_mean_curves",
+           "plot_origins"]
 
 STYLE = {
     "font.size": 12,
@@ -94,6 +95,27 @@ def plot_origins(run: RunData, path: Path) -> Path:
         ax.set_ylabel("share of (member, gene) pairs")
         ncol = 1 if len(origins) <= 12 else 2
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), ncol=ncol, title="layer origin")
+        return _save(fig, path)
+
+
+def plot_fitness_vs_parameters(run: RunData, path: Path) -> Path | None:
+    """The final population: fitness against parameters (log scale), the best member marked; None when the run's
+    population files carry no parameter counts (a run of an older pbtnas, or a space that does not count)."""
+    points = [(m["params"], run.member_fitness(m["uid"]), m["uid"]) for m in run.final_members()
+              if m.get("params") is not None and math.isfinite(run.member_fitness(m["uid"]))]
+    if not points:
+        return None
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(8, 5))
+        xs, ys, _ = zip(*points, strict=True)
+        ax.scatter(xs, ys, s=40, alpha=0.8, label="final population")
+        best = max(points, key=lambda p: p[1])
+        ax.scatter([best[0]], [best[1]], s=160, marker="*", color="black", label=f"best (member {best[2]})")
+        ax.set_xscale("log")
+        ax.set_title(f"{run.name}: fitness against parameters\n{run.algorithm} · {run.setting}")
+        ax.set_xlabel("parameters (exact, log scale)")
+        ax.set_ylabel(f"fitness ({_fitness_name(run)}, higher is better)")
+        ax.legend(loc="lower right")
         return _save(fig, path)
 
 

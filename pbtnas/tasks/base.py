@@ -59,6 +59,9 @@ class Task(Protocol):
     # in its MemberState). The engine then starts a member's next step as soon as it is sure to survive the
     # selection, while the step's last members still train; a task with shared side state (RL replay stores) says
     # False and keeps every step synchronous.
+    # Optional: ``preflight(options, space=None)``, a static method the driver calls before Ray starts and before
+    # the run directory exists (missing data files, the space against the data); a ValueError or OSError it raises
+    # is the user's message (docs/contracts.md).
     # Optional (default ()): ``shadows_in_model``, the shadows that random search's shrink-perturb and SEARL's weight
     # mutation treat as part of the model (the RL target critic; docs/contracts.md).
 

@@ -20,7 +20,7 @@ def test_the_doc_has_an_example_for_every_part_of_the_api() -> None:
     code = "\n".join(snippets())
     for call in ("pbtnas.compile_space(", "pbtnas.random_genome(", "space.validate(", ".build(",
                  "pbtnas.count_parameters(", "pbtnas.search(", "pbtnas.load(", "pbtnas.load_run(",
-                 "pbtnas.ancestry("):
+                 "pbtnas.ancestry(", "pbtnas.test_accuracy("):
         assert call in code, f"docs/api.md has no example of {call}"
 
 

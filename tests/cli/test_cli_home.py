@@ -60,7 +60,7 @@ def test_every_command_lives_in_the_cli_package() -> None:
     group = get_command(app)
     commands = set(group.commands)  # type: ignore[attr-defined]
     assert commands == {"compile", "check", "sample", "show", "ops", "fmt", "lsp", "search", "soup", "evaluate",
-                        "images", "report", "experiment", "dashboard"}
+                        "images", "report", "experiment", "export", "dashboard"}
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         assert command.callback.__module__.startswith("pbtnas.cli."), name
 

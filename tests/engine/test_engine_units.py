@@ -132,3 +132,33 @@ def test_runner_reports_failures_and_keeps_the_input_state(runner: MemberRunner)
     out, report = runner.train_eval(state, values, 0, 1, 11, 3)
     assert report["failed"] and "non-finite" in report["error"] and math.isnan(report["fitness"])
     runner.task.options.fail_mode = "raise"
+
+
+def test_mutating_a_linked_gene_redraws_the_layers_of_its_group() -> None:
+    """spaces/mnist1d.nas: a conv's kernel gene k1 is linked to the channel genes that own the conv's weights;
+    mutating k1 alone must re-initialise those layers (it changes their shape), not fail to load them."""
+    from pbtnas.compiler import compile_space
+    from pbtnas.engine.mixing import close_over_links
+
+    space = compile_space(str(Path(__file__).resolve().parents[2] / "spaces" / "mnist1d.nas"))
+    names = [g.name for g in space.genes]
+    k1 = names.index("classifier.conv.k1")
+    assert names.index("classifier.conv.c1") in close_over_links(space.genes, [k1])
+    runner = MemberRunner("pbtnas.compiler.space:CompiledSpace", space.to_json(), "classify",
+                          {"data": "digits", "train_limit": 8})
+    base_values = [0] * len(names)
+    base_values[names.index("classifier.path")] = 1  # the conv family, so k1 is active
+    child_values = list(base_values)
+    child_values[k1] = 2  # kernel 3 -> 7
+    base = runner.new_member(base_values, 1)
+    child = runner.mutate(base, "architecture", k1, child_values, seed=5)
+    model = space.build(space.validate(child_values), seed=0)
+    model.load_state_dict(child["model"], strict=True)  # every tensor has the child's shape
+    assert child["model"]["classifier.conv.s1.0.weight"].shape[-1] == 7
+    from pbtnas.engine.statedict import keys_owned_by
+
+    redrawn = keys_owned_by(space, close_over_links(space.genes, [k1]), list(child["model"]))
+    assert "classifier.conv.s1.0.weight" in redrawn
+    for key, value in child["model"].items():  # the layers outside the group are the base's, bit for bit
+        if key not in redrawn:
+            assert torch.equal(value, base["model"][key]), key

@@ -225,10 +225,10 @@ def test_search_config_file_kinds(bad: dict[str, Path], kind: str, expect: str) 
 
 
 # Hypothesis: a valid base config with one to three corruptions.
-BASE = {"space": str(SPACES / "mlp.nas"), "population": 2, "epochs": 2, "step": 1, "progress": False}
+BASE = {"space": str(SPACES / "digits.nas"), "population": 2, "epochs": 2, "step": 1, "progress": False}
 FIELDS = ["space", "overrides", "task", "task_options", "algorithm", "population", "epochs", "step",
           "step_schedule", "seed", "tau", "mix_probability", "shrink_perturb", "mix_with_self", "out", "address",
-          "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress", "tensorboard"]
+          "workers", "cpus_per_member", "gpus_per_member", "max_retries", "progress", "tensorboard", "plugins"]
 JUNK = st.one_of(
     st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
     st.text(max_size=20), st.sampled_from(["", "../../etc/passwd", "__import__('os').system('x')", "os:system",

@@ -29,6 +29,7 @@ from pbtnas.engine.loading import LoadError, load_space_of_run
 from pbtnas.engine.names import UnsafeName, safe_name
 from pbtnas.engine.population import Member
 from pbtnas.engine.runner import MemberRunner, UntrustedLoader, load_space, loader_name
+from pbtnas.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 SPACES = REPO / "spaces"
@@ -98,11 +99,12 @@ def no_exec(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture()
 def run_dir(tmp_path: Path) -> Path:
-    """A complete classify run of spaces/mlp.nas with two members of the same genome, as the engine lays it out."""
-    space = compile_space(SPACES / "mlp.nas")
+    """A complete classify run of spaces/digits.nas (whose network takes the digits: `search --resume` checks it)
+    with two members of the same genome, as the engine lays it out."""
+    space = compile_space(SPACES / "digits.nas")
     genome = space.random_genome(np.random.default_rng(0))
     run = tmp_path / "run"
-    cfg = SearchConfig.model_validate({"space": str(SPACES / "mlp.nas"), "population": 2, "epochs": 1, "step": 1,
+    cfg = SearchConfig.model_validate({"space": str(SPACES / "digits.nas"), "population": 2, "epochs": 1, "step": 1,
                                        "workers": 1, "progress": False, "tensorboard": False,
                                        "task_options": {"train_limit": 64}})
     (run / "population").mkdir(parents=True)
@@ -206,6 +208,25 @@ def test_a_run_directory_cannot_name_an_arbitrary_loader(run_dir: Path, evil_mod
     with pytest.raises(LoadError, match="space.json"):
         pbtnas.load(run_dir)
     assert_refused(["evaluate", str(run_dir)], "space.json")
+    assert not evil_module.exists() and EVIL_MODULE not in sys.modules
+
+
+@pytest.mark.parametrize("plugins", [[EVIL_MODULE], ["os"], [EVIL_MODULE, "json"]])
+def test_a_run_directory_names_plugins_but_never_imports_them(run_dir: Path, evil_module: Path,
+                                                             plugins: list[str]) -> None:
+    """RUN/config.json records the --plugin modules of the search; reading the run imports none of them unless the
+    caller names it again ("os" and "json" are imported already: only the unnamed, unimported one is refused)."""
+    cfg = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**cfg, "plugins": plugins}))
+    if EVIL_MODULE not in plugins:  # modules this program already imported run no new code
+        assert load_space_of_run(run_dir) is not None
+        return
+    with pytest.raises(UserError, match=f"--plugin {EVIL_MODULE}"):
+        load_space_of_run(run_dir)
+    with pytest.raises(UserError, match=f"plugins=\\['{EVIL_MODULE}'\\]"):
+        pbtnas.load(run_dir)
+    for command in (["evaluate", str(run_dir)], ["soup", str(run_dir)], ["search", "--resume", str(run_dir)]):
+        assert_refused(command, f"--plugin {EVIL_MODULE}")
     assert not evil_module.exists() and EVIL_MODULE not in sys.modules
 
 

@@ -41,12 +41,12 @@ def test_experiment_runs_each_config_and_reports(experiment: tuple[Path, list[Pa
         assert json.loads((r / "progress.json").read_text())["complete"]
         assert json.loads((r / "config.json").read_text())["seed"] == 5
     md = (out / "report" / "report.md").read_text()
-    assert "| PBT-NAS | digits · classify · N=4 | 1 |" in md
-    assert "| Random search | digits · classify · N=4 | 1 |" in md
+    assert "| PBT-NAS | digits · classify/digits · N=4 | 1 |" in md
+    assert "| Random search | digits · classify/digits · N=4 | 1 |" in md
     assert "Statistical tests" in md and "PBT-NAS | Random search | 1 |" in md
     assert (out / "report" / "report.html").read_text().startswith("<!doctype html>")
     pngs = sorted(p.relative_to(out / "report").as_posix() for p in (out / "report").rglob("*.png"))
-    assert len(pngs) == 6  # 2 runs x (fitness, origins) + across: curves, final values
+    assert len(pngs) == 8  # 2 runs x (fitness, origins, fitness vs parameters) + across: curves, final values
     for p in (out / "report").rglob("*.png"):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
     # resumable: a second call keeps the complete runs (no new timing entries)

@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchvision.datasets import CIFAR10, STL10
-from torchvision.datasets.utils import check_md5
+
+from pbtnas.tasks.dataset_files import DatasetError, check_files, data_root, present_only
 
 __all__ = [
     "DatasetError",
@@ -36,10 +37,6 @@ __all__ = [
     "to_float",
     "to_uint8",
 ]
-
-
-class DatasetError(ValueError):
-    """A dataset that is missing, incomplete or not in the expected format."""
 
 
 @dataclass(frozen=True)
@@ -141,27 +138,23 @@ def load_digits(image_size: int) -> ImageData:
 # ---------------------------------------------------------------------------------- torchvision on-disk formats
 
 
-def _present_only(entries: list[list[str]]) -> list[list[str | None]]:
-    return [[name, None] for name, _ in entries]
-
-
 class _CIFAR10Files(CIFAR10):
     """torchvision's CIFAR-10 reader whose MD5 checks only test that the files exist.
 
-    :func:`_check_files` checks presence (and the sums, when asked) first, with a message that names each file;
+    :func:`~pbtnas.tasks.dataset_files.check_files` checks presence (and the sums, when asked) first, with a message that names each file;
     torchvision would only say "Dataset not found or corrupted". The reading itself is torchvision's.
     """
 
-    train_list = _present_only(CIFAR10.train_list)
-    test_list = _present_only(CIFAR10.test_list)
+    train_list = present_only(CIFAR10.train_list)
+    test_list = present_only(CIFAR10.test_list)
     meta = {**CIFAR10.meta, "md5": None}
 
 
 class _STL10Files(STL10):
     """torchvision's STL-10 reader whose MD5 checks only test that the files exist (see :class:`_CIFAR10Files`)."""
 
-    train_list = _present_only(STL10.train_list)
-    test_list = _present_only(STL10.test_list)
+    train_list = present_only(STL10.train_list)
+    test_list = present_only(STL10.test_list)
 
 
 def _expected_cifar10() -> list[tuple[str, str]]:
@@ -174,49 +167,20 @@ def _expected_stl10() -> list[tuple[str, str]]:
     return [(n, m) for n, m in STL10.train_list + STL10.test_list]
 
 
-def _check_files(folder: Path, expected: list[tuple[str, str]], what: str, verify: bool) -> None:
-    names = ", ".join(name for name, _ in expected)
-    if not folder.is_dir():
-        raise DatasetError(
-            f"{what} not found: expected the folder {folder} with the files {names} (torchvision's on-disk "
-            f"format). Pass the folder that contains {folder.name}/ as the data root, or add --download on a "
-            f"machine with internet access."
-        )
-    missing = [name for name, _ in expected if not (folder / name).is_file()]
-    if missing:
-        raise DatasetError(
-            f"{what} in {folder} is incomplete: missing {', '.join(missing)} (expected {names}). "
-            f"Re-extract the archive or use --download."
-        )
-    if verify:
-        bad = [name for name, md5 in expected if not check_md5(folder / name, md5)]
-        if bad:
-            raise DatasetError(
-                f"{what} in {folder}: {', '.join(bad)} do(es) not match torchvision's MD5 sums (corrupted or a "
-                f"different version). Re-download, or pass verify_checksums=False to read them anyway."
-            )
-
-
 def check_dataset_files(name: str, root: Path | str | None, verify: bool = True) -> None:
     """Raise DatasetError naming the expected files when CIFAR-10 / STL-10 are not in `root` (no loading)."""
     if name == "cifar10":
-        _check_files(_root(root, "CIFAR-10") / CIFAR10.base_folder, _expected_cifar10(), "CIFAR-10", verify)
+        check_files(data_root(root, "CIFAR-10") / CIFAR10.base_folder, _expected_cifar10(), "CIFAR-10", verify)
     elif name == "stl10":
-        _check_files(_root(root, "STL-10") / STL10.base_folder, _expected_stl10(), "STL-10", verify)
-
-
-def _root(root: Path | str | None, what: str) -> Path:
-    if root is None:
-        raise DatasetError(f"{what} needs a data root (--data-root): the folder that holds torchvision's files")
-    return Path(root).expanduser()
+        check_files(data_root(root, "STL-10") / STL10.base_folder, _expected_stl10(), "STL-10", verify)
 
 
 def load_cifar10(root: Path | str | None, image_size: int = 32, download: bool = False,
                  verify_checksums: bool = True) -> ImageData:
     """The 50,000 CIFAR-10 training images from ``<root>/cifar-10-batches-py``, resized to ``image_size``."""
-    base = _root(root, "cifar10")
+    base = data_root(root, "cifar10")
     if not download:
-        _check_files(base / CIFAR10.base_folder, _expected_cifar10(), "CIFAR-10", verify_checksums)
+        check_files(base / CIFAR10.base_folder, _expected_cifar10(), "CIFAR-10", verify_checksums)
     reader = CIFAR10 if (download and verify_checksums) else _CIFAR10Files
     try:
         ds = reader(str(base), train=True, download=download)
@@ -240,9 +204,9 @@ def load_cifar10(root: Path | str | None, image_size: int = 32, download: bool =
 def load_stl10(root: Path | str | None, image_size: int = 48, download: bool = False,
                verify_checksums: bool = True) -> ImageData:
     """STL-10 ``train+unlabeled`` (105,000 images at 96 px) from ``<root>/stl10_binary``, resized to ``image_size``."""
-    base = _root(root, "stl10")
+    base = data_root(root, "stl10")
     if not download:
-        _check_files(base / STL10.base_folder, _expected_stl10(), "STL-10", verify_checksums)
+        check_files(base / STL10.base_folder, _expected_stl10(), "STL-10", verify_checksums)
     reader = STL10 if (download and verify_checksums) else _STL10Files
     try:
         ds = reader(str(base), split="train+unlabeled", download=download)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pbtnas.tasks.presets import with_named_preset
+
 __all__ = ["DEFAULT_D_BATCH", "PRESETS", "GanOptions"]
 
 DatasetName = Literal["digits", "cifar10", "stl10"]
@@ -72,15 +74,7 @@ class GanOptions(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        name = data.get("preset", "default")
-        if not isinstance(name, str):
-            return data  # pydantic reports the type error
-        if name not in PRESETS:
-            raise ValueError(f"unknown GAN preset {name!r}; known presets: {', '.join(PRESETS)}")
-        values = PRESETS[name]
-        return {**values, **{k: v for k, v in data.items() if v is not None or k not in values}}
+        return with_named_preset(data, PRESETS, "GAN")
 
     @model_validator(mode="after")
     def _check(self) -> GanOptions:

@@ -172,7 +172,7 @@ class GanTask:
         return new_state, stats.metrics()
 
     @staticmethod
-    def preflight(options: GanOptions) -> None:
+    def preflight(options: GanOptions, space: Any = None) -> None:
         """Checks the engine runs in the driver before any worker starts: a missing dataset or Inception file is
         then one clear message, not a failure inside every Ray actor."""
         if options.feature_kind == "inception":

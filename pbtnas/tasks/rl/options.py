@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pbtnas.tasks.presets import fill_preset
+
 __all__ = ["PRESETS", "RLOptions", "preset_values"]
 
 PRESETS = ("default", "paper", "tiny")
@@ -157,8 +159,7 @@ class RLOptions(BaseModel):
         obs = data.get("obs", "pixels")
         if not isinstance(preset, str) or not isinstance(env, str) or not isinstance(obs, str):
             return data  # pydantic reports the type error
-        values = preset_values(preset, env, obs)
-        return {**values, **{k: v for k, v in data.items() if v is not None or k not in values}}
+        return fill_preset(preset_values(preset, env, obs), data)
 
     @model_validator(mode="after")
     def _checkpointable(self) -> RLOptions:
