@@ -17,8 +17,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pbtnas.dashboard.diagram import DiagramUnavailable
 from pbtnas.dashboard.reader import FileCache, RunReader, discover_runs, is_run_dir
-from pbtnas.dashboard.views import IMAGE_SUFFIXES, VIDEO_SUFFIXES, compare_view, population_view, run_row, run_view
+from pbtnas.dashboard.views import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, best_of, compare_view, population_view, run_row,
+                                    run_view)
 from pbtnas.report.load import RunError
 
 __all__ = ["Dashboard", "is_loopback", "make_server"]
@@ -56,6 +58,8 @@ class Dashboard:
     cache: FileCache = field(default_factory=FileCache)
     _readers: dict[str, RunReader] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _diagrams: dict[tuple[str, int], bytes | DiagramUnavailable] = field(default_factory=dict)
+    _diagram_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
@@ -111,6 +115,29 @@ class Dashboard:
         thread = threading.Thread(target=read_all, name="dashboard-warm-up", daemon=True)
         thread.start()
         return thread
+
+    def diagram(self, name: str) -> bytes:
+        """The SVG of the best member of the run's latest population, drawn once per best member."""
+        from pbtnas.dashboard.diagram import best_diagram
+
+        reader = self.reader(name)
+        run = reader.data()
+        best = reader.derived("best", best_of)
+        members = {int(m["uid"]): m for m in run.snapshots[-1]["members"]}
+        if best["uid"] is None or int(best["uid"]) not in members:
+            raise NotFound(name)
+        key = (name, int(best["uid"]))
+        with self._diagram_lock:  # one drawing at a time: the first imports torch and builds on the meta device
+            if key not in self._diagrams:
+                differs = {g["gene"] for g in best["genes"] if g["differs"]}
+                try:
+                    self._diagrams[key] = best_diagram(run, members[key[1]], differs)
+                except DiagramUnavailable as err:
+                    self._diagrams[key] = err
+            drawn = self._diagrams[key]
+        if isinstance(drawn, DiagramUnavailable):
+            raise drawn
+        return drawn
 
     def compare(self, names: list[str]) -> dict[str, Any]:
         return compare_view([(n, self.reader(n).data()) for n in names])
@@ -183,6 +210,13 @@ class Handler(BaseHTTPRequestHandler):
                 epoch = query.get("epoch", [None])[0]
                 return self._json(population_view(self.dashboard.reader(_one(query, "run")),
                                                   int(epoch) if epoch and epoch.lstrip("-").isdigit() else None), head)
+            if path == "/api/diagram":
+                try:
+                    return self._send(HTTPStatus.OK, self.dashboard.diagram(_one(query, "run")), "image/svg+xml",
+                                      head)
+                except DiagramUnavailable as err:
+                    return self._send(HTTPStatus.NOT_FOUND, _json_bytes({"error": str(err)}), "application/json",
+                                      head)
             if path == "/api/compare":
                 return self._json(self.dashboard.compare(query.get("run", [])), head)
         except NotFound:

@@ -13,7 +13,7 @@ from pbtnas.dashboard.reader import LogEvent, RunReader, RunState
 from pbtnas.report.lineage import ancestry, architecture_rows, origin_table
 from pbtnas.report.load import RunData
 
-__all__ = ["compare_view", "population_view", "run_row", "run_view"]
+__all__ = ["best_of", "compare_view", "population_view", "run_row", "run_view"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 VIDEO_SUFFIXES = (".mp4", ".webm")
@@ -98,7 +98,7 @@ def _lineage(run: RunData) -> dict[str, Any]:
     return {"nodes": sorted(nodes.values(), key=lambda n: n["uid"]), "edges": edges}
 
 
-def _best(run: RunData) -> dict[str, Any]:
+def best_of(run: RunData) -> dict[str, Any]:
     members = run.final_members()
     best = members[0] if members else None
     return {
@@ -170,7 +170,7 @@ def run_view(name: str, reader: RunReader) -> dict[str, Any]:
         "version": reader.version, "summary": run_row(name, run, state),
         "epochs": run.epochs, "genes": run.gene_names,
         "curves": reader.derived("curves", _curves), "origins": reader.derived("origins", _origins),
-        "lineage": reader.derived("lineage", _lineage), "best": reader.derived("best", _best),
+        "lineage": reader.derived("lineage", _lineage), "best": reader.derived("best", best_of),
         "media": _media(reader.root, {int(m["uid"]) for m in run.snapshots[-1]["members"]}),
         "config": run.config, "meta": run.meta,
         "events": _events(run, reader.events()),
@@ -199,7 +199,8 @@ def population_view(reader: RunReader, epoch: int | None) -> dict[str, Any]:
             "slot": e["slot"], "uid": uid, "fitness": number(e.get("fitness")), "status": e.get("status", "ok"),
             "choices": member.get("choices") or {}, "genome": member.get("genome"),
             "base": origin.get("base_uid"), "donor": origin.get("donor_uid"), "made_by": origin.get("kind", "init"),
-            "parameters": member.get("parameters"), "train_seconds": number(e.get("train_seconds")),
+            # written by the engine's budget (pbtnas/engine/budget.py) where the space counts them
+            "params": member.get("params"), "flops": member.get("flops"), "train_seconds": number(e.get("train_seconds")),
             "worker": e.get("worker"), "node": e.get("node"),
             "replaced_by": None if child is None else {
                 "uid": child.get("child_uid"), "kind": child.get("kind"), "base": child.get("base_uid"),

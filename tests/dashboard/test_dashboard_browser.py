@@ -82,10 +82,17 @@ def test_run_page(page: Any, served: str, runs_folder: Path, tmp_path: Path) -> 
     for canvas in ("#fitness-chart", "#origin-chart"):
         assert page.evaluate(f"Chart.getChart(document.querySelector('{canvas}')).data.datasets.length") >= 4
     assert page.locator("#lineage-graph circle").count() >= 4
-    assert page.locator("#best-table tbody tr").count() == page.locator("#population-table thead th").count() - 10
+    assert page.locator("#best-table tbody tr").count() == page.locator("#population-table thead th").count() - 11
     grid = page.locator("#media-grid img")
     assert grid.count() == 1
     page.wait_for_function("document.querySelector('#media-grid img').naturalWidth > 0")
+    # the best member's diagram, drawn by pbtnas.export.diagram (Graphviz's dot: scripts/system-packages.sh)
+    if shutil.which("dot"):
+        page.wait_for_function("document.querySelector('#diagram img.diagram')?.naturalWidth > 0", timeout=120_000)
+    else:
+        page.wait_for_function("document.querySelector('#diagram').textContent.includes('No diagram')")
+    header_row = page.locator("#population-table thead").inner_text()
+    assert "parameters" in header_row and "multiply-adds" in header_row
     assert "search digits-pbt: 2 workers, started" in page.locator("#events-table").inner_text()
     assert '"population": 4' in page.locator("#config").inner_text()
     page.select_option("#epoch", "1")  # an earlier step of the population table

@@ -111,9 +111,34 @@ function renderLineage(lineage, epochs, genes) {
     : el("p", { class: "muted", text: "No child has taken genes from a donor yet." }));
 }
 
+function count(n) {
+  return n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US");
+}
+
+// The diagram is drawn by the server once per best member (pbtnas.export.diagram); where it cannot be, the reason.
+function diagramOf(uid) {
+  const url = "api/diagram?" + new URLSearchParams({ run: RUN, uid: String(uid) }).toString();
+  const box = el("div", { id: "diagram" }, el("p", { class: "muted", text: "drawing the architecture…" }));
+  const img = el("img", { src: url, alt: `architecture of member ${uid}`, class: "diagram" });
+  img.addEventListener("load", () => box.replaceChildren(img));
+  img.addEventListener("error", async () => {
+    const why = await getJSON(url).then(() => "", err => err.message);
+    box.replaceChildren(el("p", { class: "muted", text: "No diagram: " + why }));
+  });
+  return box;
+}
+
+let diagramUid = null;
+let diagramBox = null;
+
 function renderBest(best, media) {
   const parts = [];
   for (const diagram of media.diagrams) parts.push(el("img", { src: fileUrl(RUN, diagram), alt: "diagram of the best network" }));
+  if (best.uid !== null && best.uid !== diagramUid) {
+    diagramUid = best.uid;
+    diagramBox = diagramOf(best.uid);
+  }
+  if (diagramBox) parts.push(diagramBox);
   parts.push(el("p", { text: `Best member of the latest population: ${fmt(best.uid)} (fitness ${fmt(best.fitness)}).` }));
   parts.push(table(["gene", "best", "second best", "layer origin", "passed through"],
     best.genes.map(g => [g.gene, el("td", { class: g.differs ? "differs" : undefined, text: g.best }),
@@ -158,10 +183,10 @@ async function refreshPopulation(epoch) {
       : el("td", { text: "" });
     const parents = r.made_by === "init" ? "initial" : `${r.made_by}: base ${fmt(r.base)}, donor ${fmt(r.donor)}`;
     return [r.slot, r.uid, r.fitness, r.status, parents, ...data.genes.map(g => r.choices[g] ?? "?"),
-            r.parameters ?? "–", r.train_seconds, String(r.worker ?? "–"), String(r.node ?? "–").slice(0, 8), replaced];
+            count(r.params), count(r.flops), r.train_seconds, String(r.worker ?? "–"), String(r.node ?? "–").slice(0, 8), replaced];
   });
   fill("population", table(["slot", "member", "fitness", "status", "parents", ...data.genes, "parameters",
-                            "train s", "worker", "node", "replaced"], rows, { id: "population-table" }));
+                            "multiply-adds", "train s", "worker", "node", "replaced"], rows, { id: "population-table" }));
 }
 
 async function refreshRun() {
