@@ -56,8 +56,10 @@ def test_population_table_of_a_step(tiny_run: Path) -> None:
     events = [ev for ev in data.snapshots[-1]["events"] if "child_uid" in ev]
     replaced = {r["uid"]: r["replaced_by"]["uid"] for r in view["rows"] if r["replaced_by"]}
     assert replaced == {ev["replaced_uid"]: ev["child_uid"] for ev in events}
+    trained = {m["uid"]: m for m in data.snapshots[-2]["members"]}  # the population that trained to this step
     for row in view["rows"]:
         assert set(row["choices"]) == set(data.gene_names)
+        assert row["params"] == trained[row["uid"]]["params"] and row["params"] > 0  # the engine's count
 
 
 def test_log_tail_reads_appended_lines_once_and_waits_for_a_whole_line(tmp_path: Path) -> None:
