@@ -39,7 +39,7 @@ def run_row(name: str, run: RunData, state: RunState) -> dict[str, Any]:
     cfg = run.config
     steps_done = sum(1 for s in run.snapshots if s.get("evaluated"))
     return {
-        "run": name, "space": str(run.meta.get("space") or Path(str(cfg.get("space", "?"))).stem),
+        "run": name, "label": run.root.name if name == "." else name, "space": str(run.meta.get("space") or Path(str(cfg.get("space", "?"))).stem),
         "task": str(cfg.get("task", "?")), "algorithm": run.algorithm, "setting": run.setting, "seed": run.seed,
         "state": state.state, "state_reason": state.reason, "steps_done": steps_done,
         "steps_total": _total_steps(cfg), "epoch": run.progress.get("epoch"),

@@ -62,8 +62,8 @@ function param(name) {
   return new URLSearchParams(window.location.search).get(name);
 }
 
-function runLink(run) {
-  return el("a", { href: "run?" + new URLSearchParams({ run }).toString(), text: run });
+function runLink(run, label) {
+  return el("a", { href: "run?" + new URLSearchParams({ run }).toString(), text: label || run });
 }
 
 // A file of a run (a sample grid, a video, a diagram): paths in the views are relative to the run directory.

@@ -14,7 +14,7 @@ async function refreshRuns() {
     box.checked = checked.has(r.run);
     if (r.error) return [el("td", {}, box), el("td", {}, runLink(r.run)), "", "", "", stateCell(r), r.error, "", ""];
     const steps = r.steps_total ? `${r.steps_done} / ${r.steps_total}` : `${r.steps_done} (epoch ${r.epoch} / ${r.epochs_total})`;
-    return [el("td", {}, box), el("td", {}, runLink(r.run)), r.space, r.task, r.algorithm, stateCell(r),
+    return [el("td", {}, box), el("td", {}, runLink(r.run, r.label)), r.space, r.task, r.algorithm, stateCell(r),
             el("td", { class: "steps", text: steps }), r.best_fitness, el("td", { text: seconds(r.wall_seconds) })];
   });
   fill("runs", table(["", "run", "space", "task", "algorithm", "state", "steps", "best fitness", "wall time"],

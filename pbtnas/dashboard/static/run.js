@@ -16,8 +16,8 @@ function svg(tag, attrs) {
 }
 
 function renderSummary(s) {
-  document.getElementById("title").textContent = "Run " + s.run;
-  document.title = "pbtnas · " + s.run;
+  document.getElementById("title").textContent = "Run " + s.label;
+  document.title = "pbtnas · " + s.label;
   const steps = s.steps_total ? `${s.steps_done} of ${s.steps_total}` : String(s.steps_done);
   fill("summary", table(["space", "task", "algorithm", "setting", "seed", "state", "steps", "epoch", "best fitness",
                          "final population's best", "wall time"],
