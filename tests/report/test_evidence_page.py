@@ -47,3 +47,11 @@ def test_mnist1d_reading_follows_the_numbers() -> None:
     cells.reverse()
     cells[0] = Cell("Random search", "m", (0.95, 0.97))
     assert "PBT-NAS does not have the best mean: Random search does" in ev._test_reading(cells, [], {}, {})[0]
+
+
+def test_mnist1d_reading_says_why_when_pbtnas_does_not_win() -> None:
+    ev = _evidence()
+    cells = [Cell("PBT-NAS", "m", (0.90,)), Cell("Random search", "m", (0.91,))]
+    text = ev._test_reading(cells, [], {}, {"conv": [0.9] * 40, "dense": [0.6] * 80}, population=24)[0]
+    assert "33% of random architectures use the best extractor (conv)" in text
+    assert f"probability {(2 / 3) ** 24:.1g}" in text
