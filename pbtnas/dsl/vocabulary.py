@@ -19,6 +19,7 @@ from lark import Lark
 from lark.lexer import PatternRE, PatternStr
 
 from pbtnas.dsl.parser import GRAMMAR_PATH
+from pbtnas.layers import BUILTIN_OPS
 from pbtnas.layers import ops as op_library
 
 # The regular-expression terminals of nas.lark an editor file knows how to colour. A new one must be given a
@@ -88,5 +89,5 @@ def load(grammar_path: Path = GRAMMAR_PATH) -> Vocabulary:
     keywords, operators, patterns = grammar_literals(grammar_path.read_text())
     return Vocabulary(
         keywords=tuple(keywords), operators=tuple(operators), patterns=dict(patterns),
-        ops=tuple(sorted(op_library.op_names())), reserved=tuple(sorted(op_library.RESERVED)),
+        ops=tuple(sorted(BUILTIN_OPS)), reserved=tuple(sorted(op_library.RESERVED)),
         booleans=tuple(sorted(op_library.BOOL_TRUE) + sorted(op_library.BOOL_FALSE)))

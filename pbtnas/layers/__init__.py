@@ -7,7 +7,11 @@ from typing import Any
 from pbtnas.layers.ops import ArgSpec, OpSpec, ShapeError, get_op, op_names, register_op
 from pbtnas.layers import sequence  # noqa: F401  registers the sequence ops into the same table
 
-__all__ = ["ArgSpec", "OpSpec", "ShapeError", "get_op", "op_names", "register_op", "renormalize_state"]
+# pbtnas's own ops, before any plugin can add to the table (a plugin imports this package first): what the editor
+# files name, whatever plugins the generating process happened to import
+BUILTIN_OPS: frozenset[str] = frozenset(op_names())
+
+__all__ = ["BUILTIN_OPS", "ArgSpec", "OpSpec", "ShapeError", "get_op", "op_names", "register_op", "renormalize_state"]
 
 
 def __getattr__(name: str) -> Any:

@@ -85,3 +85,16 @@ def test_generating_needs_no_torch():
     code = ("import sys; from pbtnas.dsl import editor_files; editor_files.render(); "
             "assert 'torch' not in sys.modules, 'the editor generator imported torch'")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
+
+
+def test_a_plugin_op_registered_in_the_process_does_not_reach_the_editor_files() -> None:
+    from pbtnas.dsl import vocabulary
+    from pbtnas.layers import ArgSpec, OpSpec, register_op
+    from pbtnas.layers.ops import _REGISTRY
+
+    spec = OpSpec("editor_test_plugin_op", (ArgSpec("out", "dim"),), lambda s, a: s, lambda s, a: [], lambda s, a: None)
+    register_op(spec)
+    try:
+        assert "editor_test_plugin_op" not in vocabulary.load().ops
+    finally:
+        del _REGISTRY["editor_test_plugin_op"]
