@@ -160,9 +160,6 @@ def killed_runs(
 ) -> dict[str, tuple[Path, subprocess.CompletedProcess[str]]]:
     """Every kill point's driver, four at a time: starting a driver and its actor (a Python process importing
     torch) is most of the cost of a kill, and they mostly wait on each other's imports."""
-    from pbtnas.engine.commands import release_kept_workers
-
-    release_kept_workers()  # the drivers' actors need the session's CPUs, which this process's kept actors hold
     root = tmp_path_factory.mktemp("killed")
     runs = {point: root / point for point in KILL_POINTS}
     with ThreadPoolExecutor(max_workers=4) as pool:
