@@ -93,10 +93,6 @@ def search_command(
     if summary.timings is not None:  # where the wall time went, also in RUN/timings.json
         print(summary.timings.line())
     print(f"run directory: {run_dir}   load it with pbtnas.load({str(run_dir)!r})")
-    # Now rather than in Ray's exit hook, which first sleeps 0.5 s for worker logs this driver does not print
-    import ray
-
-    ray.shutdown()
 
 
 def soup_command(

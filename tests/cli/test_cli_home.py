@@ -152,3 +152,17 @@ def test_the_console_entry_runs_exit_handlers_and_keeps_the_exit_code(mode: str,
     bad = subprocess.run([sys.executable, "-c", END_PROCESS_PROBE, mode, "check", "missing.nas"], capture_output=True,
                          text=True, env=env, cwd=tmp_path, timeout=60)
     assert bad.returncode == 1 and "E0002" in bad.stderr and "exit handler ran" in bad.stdout
+
+
+@pytest.mark.slow
+def test_an_in_process_search_leaves_the_callers_ray_running(ray_session: str, tmp_path: Path) -> None:
+    """Only the console entry shuts Ray down when it ends the process: a program (or this suite) calling the CLI
+    in-process keeps its Ray, and subprocess drivers can still join it at the same address."""
+    import ray
+
+    before = ray.get_runtime_context().gcs_address
+    result = CliRunner().invoke(app, ["search", str(ROOT / "spaces" / "digits.nas"), "--population", "2", "--epochs",
+                                      "1", "--step", "1", "--no-progress", "--no-tensorboard", "--address",
+                                      ray_session, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert ray.is_initialized() and ray.get_runtime_context().gcs_address == before
