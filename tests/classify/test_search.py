@@ -108,3 +108,34 @@ def test_mnist1d_with_a_plugin_evaluate_load_and_resume(ray_session: str, tmp_pa
     monkeypatch.setattr(commands, "launch_pool", stop)
     resumed = runner.invoke(app, ["search", "--resume", str(run), *plugin, "--no-progress"])
     assert isinstance(resumed.exception, Stop), resumed.output
+
+
+def test_the_sequence_spaces_search_through_the_cli(ray_session: str, tmp_path: Path) -> None:
+    """spaces/mnist1d.nas on MNIST-1D, and spaces/vit.nas on a synthetic 32x32 image set written as npz."""
+    import json
+
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from pbtnas.cli import app
+    from pbtnas.engine.commands import release_kept_workers
+
+    release_kept_workers()  # the searches' actors need the session's CPUs
+    root = HERE.parents[1]
+    common = ["--population", "2", "--epochs", "1", "--step", "1", "--workers", "2", "--no-progress",
+              "--no-tensorboard"]
+    runner = CliRunner()
+    m1 = runner.invoke(app, ["search", str(root / "spaces" / "mnist1d.nas"), "--preset", "mnist1d", *common,
+                             "--task-option", "epoch_samples=400", "--out", str(tmp_path / "mnist1d")])
+    assert m1.exit_code == 0, m1.output
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60, dtype=np.int64) % 10
+    x = (rng.random((60, 3, 32, 32), dtype=np.float32) * 0.2 + y[:, None, None, None] / 10).astype(np.float32)
+    np.savez(tmp_path / "images.npz", x=x, y=y)
+    vit = runner.invoke(app, ["search", str(root / "spaces" / "vit.nas"), "--data", f"npz:{tmp_path / 'images.npz'}",
+                              *common, "--out", str(tmp_path / "vit")])
+    assert vit.exit_code == 0, vit.output
+    for run in ("mnist1d", "vit"):
+        progress = json.loads((tmp_path / run / "progress.json").read_text())
+        assert progress["complete"] and 0 <= progress["best_ever"]["fitness"] <= 1
