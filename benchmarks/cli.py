@@ -3,6 +3,8 @@
 Each command runs N times as a fresh process (`python -m pbtnas ...`, what the console script runs), after one
 warm-up run that fills the OS file cache and Python's bytecode cache; the median, min and max wall times are printed
 and written to benchmarks/results/cli.json. Wall time includes the interpreter's own start (measured alone too).
+The processes run in Python's default configuration, writing bytecode caches, even where the calling shell sets
+PYTHONDONTWRITEBYTECODE (some CI images do: then every call recompiles pbtnas's sources, a row of its own).
 
     .venv/bin/python benchmarks/cli.py [--runs 10]
 """
@@ -19,19 +21,24 @@ import sys
 import time
 from pathlib import Path
 
+from _machine import cpu_model  # benchmarks/ is on sys.path when this file runs
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 0.3
 COMMANDS = {
     "python -c pass": ["-c", "pass"],  # the interpreter alone: the floor under every command
     "pbtnas --help": ["-m", "pbtnas", "--help"],
     "pbtnas check spaces/ganhard.nas": ["-m", "pbtnas", "check", "spaces/ganhard.nas"],
+    "  the same, no bytecode cache": ["-B", "-m", "pbtnas", "check", "spaces/ganhard.nas"],
 }
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 TARGETED = ("pbtnas --help", "pbtnas check spaces/ganhard.nas")
 
 
 def run_once(args: list[str]) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          env=ENV)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
@@ -43,8 +50,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} "
-                                f"{platform.python_version()}", "load_average_1min": load, "runs": args.runs,
+    results: dict = {"machine": f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+                                f"{platform.python_implementation()} {platform.python_version()}", "load_average_1min": load, "runs": args.runs,
                      "target_s": TARGET_S, "commands": {}}
     print(f"{'command':34} {'median':>8} {'min':>8} {'max':>8}   ({args.runs} runs, load average {load})")
     for name, cmd in COMMANDS.items():

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from _machine import cpu_model  # benchmarks/ is on sys.path when this file runs
 from pbtnas.compiler import compile_space
 from pbtnas.tasks.gan import GanOptions
 from pbtnas.tasks.gan.data import ImageData, load_digits
@@ -53,15 +54,7 @@ def tiny_set(width: int) -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "torch_threads": torch.get_num_threads(),
+    return {"cpus": os.cpu_count(), "cpu": cpu_model(), "torch_threads": torch.get_num_threads(),
             "platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__}
 
 

@@ -19,7 +19,8 @@ from pbtnas.cli.spaces import RUN_SPELLING_NOTICE
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's pbtnas, from any working directory
-HEAVY = ("torch", "ray", "scipy", "pandas", "matplotlib")
+# pydantic too: with typer 0.29 (which coerces parameters through it) it cost every call about 70 ms
+HEAVY = ("torch", "ray", "scipy", "pandas", "matplotlib", "pydantic")
 
 
 def imported_modules(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, set[str]]:
