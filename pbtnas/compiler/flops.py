@@ -8,6 +8,7 @@ Elementwise work (activations, sums, normalisation) is not counted, as in those 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
@@ -29,6 +30,21 @@ class GenomeFlops:
     total: int
     networks: dict[str, int]
     genes: dict[int, int]  # the multiply-adds of the layers under each weighted gene's prefixes
+
+
+def warm_up_in_background() -> threading.Thread:
+    """The first meta-device op of a process imports torch's meta kernels and decompositions (about 1 s of CPU on
+    the 2-core reference machine; every later count of a small network takes milliseconds). A search starts this
+    while its actors start, so the initial population's counts do not wait for it."""
+
+    def warm() -> None:
+        import torch
+
+        torch.zeros(1, device="meta") + 1
+
+    thread = threading.Thread(target=warm, name="pbtnas-flops-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def genome_flops(space: CompiledSpace, genome: Genome | Sequence[int]) -> GenomeFlops:

@@ -285,6 +285,10 @@ def run_search(
         pool = launched if launched is not None else _KEPT_POOLS.pop(key, None) if keep_workers else None
         if pool is None:
             release_kept_workers()  # kept actors of another shape hold CPUs the new pool needs
+        if callable(getattr(space, "parameters", None)):  # population files carry each member's FLOPs
+            from pbtnas.compiler.flops import warm_up_in_background
+
+            warm_up_in_background()
         with timings.phase("actor start"):
             if pool is not None:
                 pool.reconfigure(runner_kwargs)  # a launched pool waits here for the rest of its start
