@@ -33,6 +33,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from _machine import cpu_model  # benchmarks/ is sys.path[0] when this file runs
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's pbtnas (as benchmarks/lsp.py)
@@ -174,7 +176,7 @@ def main() -> None:
             server.shutdown()
             server.server_close()
     result = {
-        "machine": f"{os.cpu_count()} cores {platform.machine()}, {platform.system()}, python "
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores {platform.machine()}, {platform.system()}, python "
                    f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the start",
         "members": args.members, "steps": args.steps, "population_mb": round(size / 1e6, 1),
         "cold_s": statistics.median(cold), "warm_page_s": statistics.median(warm), "unchanged_poll_s": statistics.median(unchanged),

@@ -203,6 +203,8 @@ def run_side(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
+    from _machine import cpu_model  # benchmarks/ is sys.path[0] when this file runs
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--population", type=int, default=24, help="the paper's N for GANs (24)")
     ap.add_argument("--epochs", type=int, default=30, help="with --step 1: the paper's 30 selection steps")
@@ -243,7 +245,7 @@ def main() -> None:
         "median": summary,
         "wall_ratio_engine_over_tune": statistics.median(rep["wall_ratio_engine_over_tune"] for rep in repeats),
         "overhead_ratio_engine_over_tune": statistics.median(rep["overhead_ratio_engine_over_tune"] for rep in repeats),
-        "machine": {"cpus_visible": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+        "machine": {"cpu": cpu_model(), "cpus_visible": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "torch": torch.__version__, "ray": ray.__version__,
                     "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None},
     }

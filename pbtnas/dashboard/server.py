@@ -9,6 +9,7 @@ import json
 import math
 import mimetypes
 import socket
+import sys
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -268,6 +269,13 @@ def _one(query: dict[str, list[str]], key: str) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a page's open connection never keeps the command from ending on Ctrl-C
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser that reloads or leaves a page drops its requests in flight: nothing went wrong on this side,
+        # and socketserver would print a traceback for each one.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:

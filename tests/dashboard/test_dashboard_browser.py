@@ -82,6 +82,9 @@ def test_run_page(page: Any, served: str, runs_folder: Path, tmp_path: Path) -> 
     for canvas in ("#fitness-chart", "#origin-chart"):
         assert page.evaluate(f"Chart.getChart(document.querySelector('{canvas}')).data.datasets.length") >= 4
     assert page.locator("#lineage-graph circle").count() >= 4
+    # a member's tooltip is made when the pointer reaches it (a long run has thousands of them)
+    page.locator("#lineage-graph circle").first.dispatch_event("mouseover")
+    assert page.locator("#lineage-graph circle title").first.text_content().startswith("member ")
     assert page.locator("#best-table tbody tr").count() == page.locator("#population-table thead th").count() - 11
     grid = page.locator("#media-grid img")
     assert grid.count() == 1

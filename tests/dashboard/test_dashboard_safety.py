@@ -108,3 +108,22 @@ def test_a_damaged_run_is_a_message_not_a_crash(tmp_path: Path, runs_folder: Pat
         assert status == 409 and b"not a readable pbtnas run" in body
         rows = json.loads(request(base, "/api/runs")[1])["runs"]
         assert rows[0]["run"] == "damaged" and "error" in rows[0]
+
+
+def test_a_dropped_connection_is_not_reported_as_an_error(runs_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A reloaded page drops its requests in flight: no traceback in the terminal; a real error still has one."""
+    server = make_server(Dashboard(runs_folder), port=0)
+    try:
+        for dropped in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "Connection reset by peer")):
+            try:
+                raise dropped
+            except ConnectionError:
+                server.handle_error(None, ("127.0.0.1", 40000))
+        assert capsys.readouterr().err == ""
+        try:
+            raise KeyError("a bug")
+        except KeyError:
+            server.handle_error(None, ("127.0.0.1", 40000))
+        assert "KeyError" in capsys.readouterr().err
+    finally:
+        server.server_close()
