@@ -150,8 +150,19 @@ def _convt_shape(shape: Shape, a: dict) -> Shape:
     return (as_dim(a["out"]), *out)
 
 
+def _check_pool_pad(a: dict, what: str) -> None:
+    """torch pads a pool by at most half its kernel (2 pad <= k), and refuses more only when the network runs."""
+    excess = 2 * as_dim(a["pad"]) - as_dim(a["k"])
+    for point, value in dims.points(excess):
+        if value > 0:
+            at = f" when {dims.describe_point(point)}" if point else ""
+            raise ShapeError(f"{what} pad={as_dim(a['pad']).at(point)} is more than half the kernel "
+                             f"k={as_dim(a['k']).at(point)}{at}", "a pool pads by at most k // 2 on each side")
+
+
 def _pool_shape(shape: Shape, a: dict) -> Shape:
     _rank(shape, 3, "pool")
+    _check_pool_pad(a, "pool")
     stride = a["k"] if isinstance(a["stride"], int) and a["stride"] == 0 else a["stride"]  # 0: the kernel size
     return (shape[0], *(_conv_out(x, a["k"], stride, a["pad"], 1) for x in shape[1:]))
 

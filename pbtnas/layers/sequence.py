@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pbtnas.layers import dims
 from pbtnas.layers.dims import Dim, as_dim, shape_str
-from pbtnas.layers.ops import (_BIAS, ArgSpec, OpSpec, Shape, ShapeError, _bool, _check_groups, _conv_out, _M, _nn,
-                               _no_params, _positive, _rank, check_divides, register_op)
+from pbtnas.layers.ops import (_BIAS, ArgSpec, OpSpec, Shape, ShapeError, _bool, _check_groups, _check_pool_pad,
+                               _conv_out, _M, _nn, _no_params, _positive, _rank, check_divides, register_op)
 
 TOKENS = "[T, D]"
 TOKENS_HINT = ("tokens come from `patch_embed` (an image), `embedding` (ids) or `transpose` of a signal [C, L] "
@@ -71,16 +71,6 @@ def _arg_text(name: str, value: Dim | int) -> str:
     """`k=5` for a constant argument, `` `k` `` for the gene of that name, `k=2*e` for an expression."""
     text = str(as_dim(value))
     return f"`{name}`" if text == name else f"{name}={text}"
-
-
-def _check_pool_pad(a: dict, what: str) -> None:
-    """torch pads a pool by at most half its kernel (2 pad <= k), and refuses more only when the network runs."""
-    excess = 2 * as_dim(a["pad"]) - as_dim(a["k"])
-    for point, value in dims.points(excess):
-        if value > 0:
-            at = f" when {dims.describe_point(point)}" if point else ""
-            raise ShapeError(f"{what} pad={as_dim(a['pad']).at(point)} is more than half the kernel "
-                             f"k={as_dim(a['k']).at(point)}{at}", "a pool pads by at most k // 2 on each side")
 
 
 def _pool1d_shape(what: str):
