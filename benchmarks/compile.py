@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _machine import cpu_model  # benchmarks/ is sys.path[0] when this file runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's pbtnas (as benchmarks/lsp.py)
 
@@ -74,7 +75,7 @@ def main() -> None:
     t0 = time.perf_counter()
     _parser()
     grammar_s = time.perf_counter() - t0
-    results = {"machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread, "
+    results = {"machine": f"{cpu_model()}, {platform.machine()}, {torch.get_num_threads()} torch thread, "
                           f"{platform.python_implementation()} {platform.python_version()}",
                "grammar_load_s": grammar_s, "spaces": {}}
     print(f"lark parser from the committed tables (once per process): {grammar_s * 1e3:.0f} ms")

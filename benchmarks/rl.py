@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from _machine import cpu_model  # benchmarks/ is sys.path[0] when this file runs
 from pbtnas.tasks.rl import gl
 from pbtnas.tasks.rl.agent import Agent, AgentConfig
 from pbtnas.tasks.rl.env import make_env
@@ -35,6 +36,7 @@ RESULTS = Path(__file__).parent / "results" / "rl.json"
 
 def machine() -> dict[str, Any]:
     return {
+        "cpu": cpu_model(),
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "platform": platform.platform(),
