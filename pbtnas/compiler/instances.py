@@ -285,7 +285,7 @@ class BlockElaborator:
                 if not unify(pattern, alt.shape, binding):
                     self.error("E0202", f"`{p.name}` of block `{call.fn}` does not fit its declared shape",
                                args[p.name].span, found=shape_str(alt.shape), expected=shape_str(pattern),
-                               hint=shape_hint(alt.shape, pattern))
+                               hint=shape_hint(alt.shape, tuple(d.subst(binding) for d in pattern)))
                     ok = False
             if not ok:
                 return None
@@ -312,7 +312,8 @@ class BlockElaborator:
             for v, d in binding.items():
                 if not d.is_integral():
                     self.error("E0212", f"shape variable `{v.rsplit('.', 1)[-1]}` of `{name}` would be {d}",
-                               call.span, hint="the input size must be divisible by every stride inside the block")
+                               call.span, hint="give the block an input whose size fits its declared shape exactly "
+                                    "(an even size for `2 * H`) and that its strides, patch sizes and heads divide")
             # The body is checked with this binding's sizes: blocks are instantiated at concrete shapes, while
             # option groups (checked per slot, with free shape variables) carry the "for every H" proof.
             inner = Scope(prefix, var_prefix, dict(base.names), binding={**scope.binding, **binding}, ties=base.ties)

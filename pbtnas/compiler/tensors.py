@@ -12,6 +12,7 @@ Input: expressions, scopes and layer values; output: (TVal, IR) pairs. It asks `
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from typing import Any
 
 from pbtnas.compiler import picks, repetition, tensor_products, tying
@@ -385,7 +386,16 @@ class TensorInference:
             if not unify(gene.in_pattern, a.shape, binding):
                 self.error("E0202", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot take this input", layer.span,
                            found=shape_str(a.shape), expected=shape_str(gene.in_pattern),
-                           hint=shape_hint(a.shape, gene.in_pattern))
+                           hint=shape_hint(a.shape, tuple(d.subst(binding) for d in gene.in_pattern)))
+                alts.append(Alt(ERR_SHAPE, a.guard))
+                continue
+            fractional = [(v, d) for v, d in sorted(binding.items()) if not d.is_integral()]
+            if fractional:  # an interface such as [C, 2 * H, 2 * W] on an odd size
+                v, d = fractional[0]
+                self.error("E0212", f"slot `{gene.name.rsplit('.', 1)[-1]}` cannot take this input: shape variable "
+                           f"`{dims._short(v)}` of its interface {shape_str(gene.in_pattern)} would be {d}",
+                           layer.span, found=shape_str(a.shape),
+                           hint="give the slot an input whose size fits its interface exactly")
                 alts.append(Alt(ERR_SHAPE, a.guard))
                 continue
             if not self._obligations_hold(gene, binding, layer.span):
@@ -448,13 +458,16 @@ class TensorInference:
             text = str(ob.dim) if ob.dim.as_single_symbol() else f"({ob.dim})"
             self.error("E0212", f"slot `{gene.name.rsplit('.', 1)[-1]}` needs `{ob.dim}` to be divisible by "
                        f"{ob.divisor} (it computes `{text} {ob.op} {ob.divisor}`), but {names}{at}", span,
-                       hint="give the slot an input whose size is divisible by every stride inside it")
+                       hint="give the slot an input whose size is divisible by what its options divide it by "
+                            "(strides, patch sizes, attention heads)")
             return False
         return True
 
 
 def unify(pattern: tuple[Dim, ...], shape: tuple[Dim, ...], binding: dict[str, Dim]) -> bool:
-    """Bind the pattern's variables to the shape's dims; True when the shape fits the pattern."""
+    """Bind the pattern's variables to the shape's dims; True when the shape fits the pattern. A dim that is one
+    variable binds it; then a dim linear in one variable still unbound (`2 * H`, `H + 1`) solves for it at a
+    constant size: the value may be a fraction (7 = 2 * H), which the caller reports (E0212)."""
     if len(pattern) != len(shape):
         return False
     for p, s in zip(pattern, shape):
@@ -462,6 +475,29 @@ def unify(pattern: tuple[Dim, ...], shape: tuple[Dim, ...], binding: dict[str, D
         if var is not None and var not in binding and var.startswith("$"):
             binding[var] = s
     for p, s in zip(pattern, shape):
+        solved = _solve_linear(p.subst(binding), s)
+        if solved is not None:
+            binding[solved[0]] = solved[1]
+    for p, s in zip(pattern, shape):
         if p.subst(binding) != s:
             return False
     return True
+
+
+def _solve_linear(p: Dim, s: Dim) -> tuple[str, Dim] | None:
+    """(v, value) when ``p`` is ``a * v + b`` in a single shape variable v (a and b constants) and ``s`` is a constant."""
+    free = [sym for sym in p.symbols if sym.startswith("$")]
+    if len(free) != 1 or not s.is_const or p.symbols != {free[0]}:
+        return None
+    var = free[0]
+    a = b = Fraction(0)
+    for mono, coef in p.terms:
+        if mono == ():
+            b = Fraction(coef)
+        elif mono == ((var, 1),):
+            a = Fraction(coef)
+        else:  # a power or a product: not linear
+            return None
+    if a == 0:
+        return None
+    return var, Dim.const((s.value - b) / a)

@@ -374,3 +374,42 @@ def test_a_value_chosen_by_a_gene_is_refused():
     with pytest.raises(DiagnosticError) as err:
         compile_text(text)
     assert "E0101" in str(err.value) or "E0105" in str(err.value)
+
+
+LINEAR_PATTERNS = """
+space linear_patterns
+
+options DOWN[C, H, W]: [C, 2 * H, 2 * W] -> [C, H, W] {{
+  max = max_pool(2)
+  avg = avg_pool(2)
+}}
+
+block Grow[C, L](x: [C, 2 * L + 1, 2 * L + 1]) -> [C, L, L] {{
+  return x >> conv(C, k=3, pad=1) >> max_pool(3, stride=2)
+}}
+
+network net(x: [1, {size}, {size}]) -> [4] {{
+  slot down: DOWN
+  stem = x >> conv(4, k=3, pad=1)
+  g = Grow(x=stem)
+  return g >> down >> flatten >> linear(4)
+}}
+"""
+
+
+@pytest.mark.parametrize("size", range(5, 16))
+def test_interfaces_linear_in_a_shape_variable_bind_it_exactly(size: int) -> None:
+    """`[C, 2 * H, 2 * W]` and `[C, 2 * L + 1, ...]` solve for the variable at the input's size: the compiled shapes
+    are those torch computes (the final linear layer is sized from them), and a size the pattern cannot take exactly is E0212, never a fractional size."""
+    text = LINEAR_PATTERNS.format(size=size)
+    grow = (size - 1) / 2  # L of the block
+    if grow != int(grow) or int(grow) % 2:  # the block needs an odd size, the slot then an even L
+        with pytest.raises(DiagnosticError) as info:
+            compile_text(text, "linear.nas")
+        assert "E0212" in str(info.value) and "would be" in str(info.value)
+        return
+    space = compile_text(text, "linear.nas")
+    for option in range(2):
+        net = space.build(space.validate([option])).net
+        # the linear layer's inputs are sized from the compiler's L / 2: a wrong binding fails in torch here
+        assert tuple(net(torch.zeros(2, 1, size, size)).shape) == (2, 4)
