@@ -40,3 +40,14 @@ def ray_session() -> Iterator[str]:
         yield context.address_info["address"]
     finally:
         ray.shutdown()
+
+
+@pytest.fixture
+def free_ray(ray_session: str) -> str:
+    """The session's Ray with no CPUs held by the workers earlier searches kept (``keep_workers=True``, which the
+    engine tests use to skip actor start-up): a test that asks Ray for CPUs itself would wait for them forever when
+    it runs after such a search (``pytest tests/gan tests/rl`` did)."""
+    from pbtnas.engine.commands import release_kept_workers
+
+    release_kept_workers()
+    return ray_session

@@ -29,7 +29,7 @@ def test_nothing_is_pinned_on_a_cpu_without_avx2() -> None:
 
 
 @pytest.mark.skipif(not has_avx2(), reason="this CPU has no AVX2: the workers run its native kernels")
-def test_pool_workers_run_the_pinned_kernels(ray_session: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pool_workers_run_the_pinned_kernels(free_ray: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in PINNED_KERNELS:
         monkeypatch.delenv(name, raising=False)
     assert actor_options(1.0, 0.0)["runtime_env"] == {"env_vars": PINNED_KERNELS}

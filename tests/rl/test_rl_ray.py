@@ -37,7 +37,7 @@ def sample_labels(run: str) -> set[int]:
     return set(client.sample(400)["obs"][:, 6, 0, 0].tolist())
 
 
-def test_agents_in_two_processes_share_one_store(ray_session: str) -> None:
+def test_agents_in_two_processes_share_one_store(free_ray: str) -> None:
     import sys
 
     import ray
