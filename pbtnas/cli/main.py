@@ -6,11 +6,23 @@ import sys
 import traceback
 
 import typer
+from typer.core import TyperGroup
 
 from pbtnas.cli import dashboard, editor, export, report, runs, search, spaces
 from pbtnas.errors import EXIT_INTERNAL, UserError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural architecture search with PBT-NAS. "
+class _Root(TyperGroup):
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        # No path, name or number holds a NUL byte, and the OS refuses one deep inside a command (ValueError:
+        # embedded null byte). A shell cannot pass one; a program calling main(argv) can.
+        for arg in args:
+            if "\x00" in arg:
+                raise typer.BadParameter(f"an argument contains a NUL byte: {arg!r}", ctx=ctx)
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(cls=_Root, add_completion=False, no_args_is_help=True,
+                  help="Neural architecture search with PBT-NAS. "
                   "Add --debug to any command to see the traceback of an internal error.")
 
 # One entry per command group, in the order `pbtnas --help` lists them.

@@ -52,6 +52,19 @@ def _backstop() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _no_ray_left_behind() -> Iterator[None]:
+    """A search case that passes validation starts Ray in this process before the refused run_search; Ray stays up
+    for an in-process caller (only the console entry shuts it down), which a later ray.init (the suite's session Ray,
+    when this file runs before tests/cli) would refuse."""
+    ray = sys.modules.get("ray")
+    running = ray is not None and ray.is_initialized()
+    yield
+    ray = sys.modules.get("ray")
+    if not running and ray is not None and ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
 def no_real_search(monkeypatch: pytest.MonkeyPatch) -> None:
     import pbtnas.engine.commands as commands
 
