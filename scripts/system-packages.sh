@@ -15,12 +15,14 @@ $PYTHON_VENV "$PYTHON" -c "import ensurepip, venv"
 libosmesa6 gl_backend_present
 graphviz command -v dot
 chromium command -v chromium
+neovim command -v nvim
 '
 # libosmesa6 only where no OpenGL backend is there at all: pbtnas probes the backends and renders with whichever
 # works (OSMesa, or Mesa EGL with its llvmpipe driver, or NVIDIA's EGL), so a machine with EGL needs nothing more,
 # and on Debian installing libosmesa6 can upgrade the installed Mesa packages (it pins libglapi-mesa's version).
 # chromium: the headless browser tests/dashboard drive through Playwright (Debian's build: Playwright's own browser
 # download cannot be fetched on every machine, and `playwright install` is never run).
+# neovim: tests/editors/test_vim_syntax.py checks editors/vim's syntax file in a real (headless) Neovim; 0.7 works.
 
 gl_backend_present() {
     libs=$(ldconfig -p 2>/dev/null)

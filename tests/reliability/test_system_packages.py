@@ -24,7 +24,7 @@ def fake(bin_dir: Path, name: str, body: str) -> None:
 
 
 def run_setup(tmp_path: Path, *, uid: int, libraries: str, venv_ok: bool, apt_rc: int = 0,
-              apt: bool = True, commands: tuple[str, ...] = ("dot", "chromium"),
+              apt: bool = True, commands: tuple[str, ...] = ("dot", "chromium", "nvim"),
               ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     work = Path(tempfile.mkdtemp(dir=tmp_path))  # each run its own fakes and call log
     bin_dir = work / "bin"
@@ -33,7 +33,7 @@ def run_setup(tmp_path: Path, *, uid: int, libraries: str, venv_ok: bool, apt_rc
     fake(bin_dir, "id", f"echo {uid}")
     fake(bin_dir, "ldconfig", f"printf '%s\\n' {libraries!r}")
     fake(bin_dir, "python3.11", "exit 0" if venv_ok else "exit 1")
-    for command in commands:  # the programs whose package is there (Graphviz's dot, the browser)
+    for command in commands:  # the programs whose package is there (Graphviz's dot, the browser, Neovim)
         fake(bin_dir, command, "exit 0")
     if apt:
         fake(bin_dir, "apt-get", f'echo "$*" >> {calls}; exit {apt_rc}')
@@ -85,10 +85,11 @@ def test_a_failing_apt_get_does_not_fail_the_build(tmp_path: Path) -> None:
 
 def test_a_missing_dot_or_browser_installs_its_package(tmp_path: Path) -> None:
     out, calls = run_setup(tmp_path, uid=0, libraries="libOSMesa.so.8 (libc6,x86-64) => /x", venv_ok=True,
-                           commands=("chromium",))
+                           commands=("chromium", "nvim"))
     assert out.returncode == 0
     assert [c for c in calls if c.startswith("install")] == ["install -y -qq --no-install-recommends graphviz"]
     out, calls = run_setup(tmp_path, uid=0, libraries="libOSMesa.so.8 (libc6,x86-64) => /x", venv_ok=True,
                            commands=())
     assert [c for c in calls if c.startswith("install")] == [
-        "install -y -qq --no-install-recommends graphviz", "install -y -qq --no-install-recommends chromium"]
+        "install -y -qq --no-install-recommends graphviz", "install -y -qq --no-install-recommends chromium",
+        "install -y -qq --no-install-recommends neovim"]
