@@ -386,7 +386,8 @@ def test_plain_names_pass() -> None:
 @pytest.mark.parametrize("name", ["../escaped", "/tmp/abs_soup", "a/b", "..", "x\x00y"])
 def test_soup_name_cannot_leave_the_run(run_dir: Path, name: str) -> None:
     before = set(run_dir.parent.rglob("*"))
-    assert_refused(["soup", str(run_dir), "--name", name], "not a plain name")
+    # a NUL byte is refused before any command runs (the CLI's root), the other names by the soup's name check
+    assert_refused(["soup", str(run_dir), "--name", name], "NUL byte" if "\x00" in name else "not a plain name")
     assert set(run_dir.parent.rglob("*")) == before
 
 
@@ -394,7 +395,8 @@ def test_soup_name_cannot_leave_the_run(run_dir: Path, name: str) -> None:
 def test_which_network_cannot_leave_the_run(run_dir: Path, which: str) -> None:
     with pytest.raises(LoadError, match="not a plain name"):
         pbtnas.load(run_dir, which)
-    assert_refused(["sample", str(run_dir), "--which", which, "--out", str(run_dir / "s.png")], "error")
+    assert_refused(["sample", str(run_dir), "--which", which, "--out", str(run_dir / "s.png")],
+                   "NUL byte" if "\x00" in which else "error")
 
 
 def test_default_run_name_from_a_crafted_space_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
