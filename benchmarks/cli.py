@@ -37,8 +37,7 @@ TARGETED = ("pbtnas --help", "pbtnas check spaces/ganhard.nas")
 
 def run_once(args: list[str]) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          env=ENV)
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, env=ENV)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
@@ -50,9 +49,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    results: dict = {"machine": f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-                                f"{platform.python_implementation()} {platform.python_version()}", "load_average_1min": load, "runs": args.runs,
-                     "target_s": TARGET_S, "commands": {}}
+    machine = (f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} "
+               f"{platform.python_version()}")
+    results: dict = {"machine": machine, "load_average_1min": load, "runs": args.runs, "target_s": TARGET_S,
+                     "commands": {}}
     print(f"{'command':34} {'median':>8} {'min':>8} {'max':>8}   ({args.runs} runs, load average {load})")
     for name, cmd in COMMANDS.items():
         run_once(cmd)  # warm-up

@@ -33,9 +33,9 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from _machine import cpu_model  # benchmarks/ is sys.path[0] when this file runs
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's pbtnas (as benchmarks/lsp.py)
 

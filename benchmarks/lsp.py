@@ -109,7 +109,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="repeat the 50 edits (more samples)")
     args = ap.parse_args()
     r = run(args.rounds)
-    r["machine"] = f"{cpu_model()}, {platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+    r["machine"] = (f"{cpu_model()}, {platform.machine()}, {platform.python_implementation()} "
+                    f"{platform.python_version()}")
     ms = lambda s: f"{s * 1e3:.1f} ms"  # noqa: E731
     print(f"server start (initialize): {ms(r['initialize_s'])}; open ganhard.nas -> diagnostics: {ms(r['open_s'])}")
     print(f"{r['edits']} edits ({r['with_syntax_error']} leave a syntax error):")

@@ -245,7 +245,8 @@ def main() -> None:
         "median": summary,
         "wall_ratio_engine_over_tune": statistics.median(rep["wall_ratio_engine_over_tune"] for rep in repeats),
         "overhead_ratio_engine_over_tune": statistics.median(rep["overhead_ratio_engine_over_tune"] for rep in repeats),
-        "machine": {"cpu": cpu_model(), "cpus_visible": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+        "machine": {"cpu": cpu_model(), "cpus_visible": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version(),
                     "torch": torch.__version__, "ray": ray.__version__,
                     "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None},
     }

@@ -485,11 +485,12 @@ def unify(pattern: tuple[Dim, ...], shape: tuple[Dim, ...], binding: dict[str, D
 
 
 def _solve_linear(p: Dim, s: Dim) -> tuple[str, Dim] | None:
-    """(v, value) when ``p`` is ``a * v + b`` in a single shape variable v (a and b constants) and ``s`` is a constant."""
-    free = [sym for sym in p.symbols if sym.startswith("$")]
-    if len(free) != 1 or not s.is_const or p.symbols != {free[0]}:
+    """(v, value) when ``p`` is ``a * v + b`` in one shape variable v (a and b constants) and ``s`` is a constant."""
+    if len(p.symbols) != 1 or not s.is_const:
         return None
-    var = free[0]
+    (var,) = p.symbols
+    if not var.startswith("$"):
+        return None
     a = b = Fraction(0)
     for mono, coef in p.terms:
         if mono == ():

@@ -25,6 +25,11 @@ MAX_TRIES = 200
 P = TypeVar("P")  # a proposal: a genome, a mixing plan, a mutation plan
 
 
+def countable(space: Any) -> bool:
+    """The space counts its parameters and FLOPs (a compiled .nas space; a user's own space class may not)."""
+    return callable(getattr(space, "parameters", None))
+
+
 class BudgetError(UserError):
     """The budget leaves (almost) nothing of the space."""
 
@@ -44,8 +49,7 @@ class Budget:
 
     @property
     def countable(self) -> bool:
-        """The space counts its parameters (a compiled .nas space; a user's own space class may not)."""
-        return callable(getattr(self.space, "parameters", None))
+        return countable(self.space)
 
     def member_costs(self, genome: tuple[int, ...]) -> dict[str, int | None]:
         """What population files and the progress line carry for a member: {"params": ..., "flops": ...}."""

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pbtnas.engine.budget import countable
 from pbtnas.engine.config import EXECUTION_OPTIONS, SearchConfig, load_config_file, validate_config
 from pbtnas.engine.driver import Driver, NullProgress, RunSummary
 from pbtnas.engine.loading import LoadError, load_space_of_run
@@ -285,7 +286,7 @@ def run_search(
         pool = launched if launched is not None else _KEPT_POOLS.pop(key, None) if keep_workers else None
         if pool is None:
             release_kept_workers()  # kept actors of another shape hold CPUs the new pool needs
-        if callable(getattr(space, "parameters", None)):  # population files carry each member's FLOPs
+        if countable(space):  # population files carry each member's FLOPs
             from pbtnas.compiler.flops import warm_up_in_background
 
             warm_up_in_background()

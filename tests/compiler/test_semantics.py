@@ -400,7 +400,8 @@ network net(x: [1, {size}, {size}]) -> [4] {{
 @pytest.mark.parametrize("size", range(5, 16))
 def test_interfaces_linear_in_a_shape_variable_bind_it_exactly(size: int) -> None:
     """`[C, 2 * H, 2 * W]` and `[C, 2 * L + 1, ...]` solve for the variable at the input's size: the compiled shapes
-    are those torch computes (the final linear layer is sized from them), and a size the pattern cannot take exactly is E0212, never a fractional size."""
+    are those torch computes (the final linear layer is sized from them), and a size the pattern cannot take exactly
+    is E0212, never a fractional size."""
     text = LINEAR_PATTERNS.format(size=size)
     grow = (size - 1) / 2  # L of the block
     if grow != int(grow) or int(grow) % 2:  # the block needs an odd size, the slot then an even L

@@ -110,7 +110,8 @@ def test_a_damaged_run_is_a_message_not_a_crash(tmp_path: Path, runs_folder: Pat
         assert rows[0]["run"] == "damaged" and "error" in rows[0]
 
 
-def test_a_dropped_connection_is_not_reported_as_an_error(runs_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_dropped_connection_is_not_reported_as_an_error(runs_folder: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """A reloaded page drops its requests in flight: no traceback in the terminal; a real error still has one."""
     server = make_server(Dashboard(runs_folder), port=0)
     try:
